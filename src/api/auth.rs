@@ -1,0 +1,224 @@
+//! `/api/auth`: login, registration, logout, password forget/reset (api-reference.md 2.2).
+
+use super::body::{text, unknown_fields, Body, Field, Schema, Ty};
+use super::docs::{self, LoginReply};
+use super::reply::{to_value, Reply};
+use super::shapes::UserBase;
+use super::AppState;
+use crate::auth::jwt::RESET_TOKEN_SECONDS;
+use crate::auth::Bearer;
+use crate::db::{self, mail as outbox, tokens, users};
+use crate::error::{ApiError, ApiResult};
+use crate::mail;
+use crate::rules::{self, PasswordPolicy};
+use rocket::http::{ContentType, Status};
+use rocket::{post, routes, Route, State};
+
+pub fn routes() -> Vec<Route> {
+    routes![login, register, logout, forget, reset]
+}
+
+static LOGIN: Schema = Schema(&[Field::required("email", Ty::String), Field::required("password", Ty::String)]);
+static REGISTER: Schema = Schema(&[
+    Field::required("email", Ty::String),
+    Field::required("username", Ty::String),
+    Field::required("password", Ty::String),
+]);
+static FORGET: Schema = Schema(&[Field::required("email", Ty::String)]);
+static RESET: Schema = Schema(&[
+    Field::required("reset_password_token", Ty::String),
+    Field::required("password", Ty::String),
+]);
+
+fn reject(errors: Vec<String>) -> ApiResult<()> {
+    if errors.is_empty() { Ok(()) } else { Err(ApiError::Validation(errors)) }
+}
+
+fn email_taken() -> ApiError {
+    ApiError::Validation(vec![rules::EMAIL_TAKEN.into()])
+}
+
+/// Log in with e-mail and password.
+#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = docs::LoginBody,
+    responses(
+        (status = 200, description = "Logged in", body = LoginReply),
+        (status = 400, description = "Layer A or Layer B validation error", body = docs::ValidationErrors),
+        (status = 401, description = "Unknown e-mail or wrong password: \"Failed to log in.\"", body = docs::MessageReply),
+    ))]
+#[post("/login", data = "<body>")]
+async fn login(state: &State<AppState>, body: Body) -> ApiResult<Reply> {
+    let input = body.validate(&LOGIN)?;
+    let (email, password) = (text(&input, "email").unwrap_or_default(), text(&input, "password").unwrap_or_default());
+    let mut errors = Vec::new();
+    unknown_fields(&input, &LOGIN, &mut errors);
+    rules::check_email(email, &mut errors);
+    rules::check_password_length(password, &mut errors);
+    reject(errors)?;
+
+    let email = email.to_owned();
+    let user = state.db.run(move |conn| Ok(users::find_by_email(conn, &email)?)).await?;
+    let matches = state.auth.hasher.verify(password.to_owned(), user.as_ref().map(|u| u.password_hash.clone())).await?;
+    let Some(user) = user.filter(|_| matches) else {
+        return Err(ApiError::unauthorized("Failed to log in."));
+    };
+    let user_id = user.user_id;
+    let permissions = state.db.run(move |conn| Ok(users::permissions(conn, user_id)?)).await?;
+    let token = state.auth.access_token(&user.uuid, &permissions)?;
+    Ok(Reply::with(
+        Status::Ok,
+        "Successfully logged in.",
+        &[("user", to_value(&UserBase::from(&user))), ("access_token", token.into())],
+    ))
+}
+
+/// Create an account (with the `user` role) and log it in.
+#[utoipa::path(post, path = "/api/auth/register", tag = "auth", request_body = docs::RegisterBody,
+    responses(
+        (status = 201, description = "Registered", body = LoginReply),
+        (status = 400, description = "Validation error, or \"Email is already being used.\"", body = docs::ValidationErrors),
+    ))]
+#[post("/register", data = "<body>")]
+async fn register(state: &State<AppState>, body: Body) -> ApiResult<Reply> {
+    let input = body.validate(&REGISTER)?;
+    let email = text(&input, "email").unwrap_or_default().to_owned();
+    let username = text(&input, "username").unwrap_or_default().to_owned();
+    let password = text(&input, "password").unwrap_or_default().to_owned();
+    let mut errors = Vec::new();
+    unknown_fields(&input, &REGISTER, &mut errors);
+    rules::check_email(&email, &mut errors);
+    rules::check_username(&username, &mut errors);
+    rules::check_password(&password, PasswordPolicy::Register, &mut errors);
+    reject(errors)?;
+
+    let probe = email.clone();
+    if state.db.run(move |conn| Ok(users::email_taken(conn, &probe, None)?)).await? {
+        return Err(email_taken());
+    }
+    let password_hash = state.auth.hasher.hash(password).await?;
+    let uuid = uuid::Uuid::new_v4().to_string();
+    let front_url = state.front_url.clone();
+    let (user, permissions) = state
+        .db
+        .run(move |conn| {
+            let tx = conn.transaction()?;
+            let new_user = users::NewUser { uuid: &uuid, email: &email, username: &username, password_hash: &password_hash };
+            // A concurrent registration may have taken the address since the check above.
+            match users::insert(&tx, &new_user) {
+                Err(e) if db::is_unique_violation(&e) => return Err(email_taken()),
+                other => other?,
+            };
+            let user = users::find_by_uuid(&tx, &uuid)?.ok_or_else(|| ApiError::internal("new user vanished"))?;
+            users::attach_role(&tx, user.user_id, "user")?;
+            outbox::enqueue(&tx, &mail::welcome(&front_url, &email, &username))?;
+            let permissions = users::permissions(&tx, user.user_id)?;
+            tx.commit()?;
+            Ok((user, permissions))
+        })
+        .await?;
+    state.mail_signal.wake();
+    let token = state.auth.access_token(&user.uuid, &permissions)?;
+    Ok(Reply::with(
+        Status::Created,
+        "User has been registered.",
+        &[("user", to_value(&UserBase::from(&user))), ("access_token", token.into())],
+    ))
+}
+
+/// Revoke the presented access token.
+#[utoipa::path(post, path = "/api/auth/logout", tag = "auth", security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Token revoked (empty body)"),
+        (status = 401, description = "Missing or revoked token", body = docs::TokenErrorBody),
+        (status = 422, description = "Malformed token", body = docs::TokenErrorBody),
+    ))]
+#[post("/logout")]
+async fn logout(state: &State<AppState>, bearer: Bearer) -> ApiResult<Reply> {
+    let token = state.auth.verify(&bearer).await?;
+    let Some(jti) = token.jti else {
+        return Err(ApiError::token(Status::UnprocessableEntity, "Missing claim: jti"));
+    };
+    state.db.run(move |conn| Ok(tokens::revoke(conn, &jti)?)).await?;
+    Ok(Reply::empty(Status::NoContent, ContentType::HTML))
+}
+
+const FORGET_MESSAGE: &str =
+    "If your account exist, you will find an email to recover your password in your mailbox";
+
+/// Mail a password-reset link (24-hour token) if the address has an account; the answer is the same
+/// either way.
+#[utoipa::path(post, path = "/api/auth/forget", tag = "auth", request_body = docs::ForgetBody,
+    responses(
+        (status = 200, description = "Always the same message", body = docs::MessageReply),
+        (status = 400, description = "Validation error", body = docs::ValidationErrors),
+    ))]
+#[post("/forget", data = "<body>")]
+async fn forget(state: &State<AppState>, body: Body) -> ApiResult<Reply> {
+    let input = body.validate(&FORGET)?;
+    let email = text(&input, "email").unwrap_or_default().to_owned();
+    let mut errors = Vec::new();
+    unknown_fields(&input, &FORGET, &mut errors);
+    rules::check_email(&email, &mut errors);
+    reject(errors)?;
+
+    let lookup = email.clone();
+    let found = state
+        .db
+        .run(move |conn| {
+            let Some(user) = users::find_by_email(conn, &lookup)? else { return Ok(None) };
+            let permissions = users::permissions(conn, user.user_id)?;
+            Ok(Some((user, permissions)))
+        })
+        .await?;
+    if let Some((user, permissions)) = found {
+        let token = state.auth.keys.issue(&user.uuid, &permissions, RESET_TOKEN_SECONDS)?;
+        let reset_mail = mail::password_reset(&state.front_url, &email, &user.username, &token);
+        state.db.run(move |conn| Ok(outbox::enqueue(conn, &reset_mail)?)).await?;
+        state.mail_signal.wake();
+    }
+    Ok(Reply::message(Status::Ok, FORGET_MESSAGE))
+}
+
+/// Set a new password with a token from the reset mail (any valid, non-revoked access token of the user).
+#[utoipa::path(post, path = "/api/auth/reset", tag = "auth", request_body = docs::ResetBody,
+    responses(
+        (status = 200, description = "Password changed", body = docs::MessageReply),
+        (status = 400, description = "Validation error", body = docs::ValidationErrors),
+        (status = 401, description = "Expired or revoked token, or \"Invalid token.\" for an unknown user", body = docs::MessageReply),
+        (status = 422, description = "Undecodable token", body = docs::TokenErrorBody),
+    ))]
+#[post("/reset", data = "<body>")]
+async fn reset(state: &State<AppState>, body: Body) -> ApiResult<Reply> {
+    let input = body.validate(&RESET)?;
+    let reset_token = text(&input, "reset_password_token").unwrap_or_default();
+    let password = text(&input, "password").unwrap_or_default().to_owned();
+    let mut errors = Vec::new();
+    unknown_fields(&input, &RESET, &mut errors);
+    rules::check_reset_token(reset_token, &mut errors);
+    rules::check_password(&password, PasswordPolicy::ResetOrUpdate, &mut errors);
+    reject(errors)?;
+
+    let token = state.auth.keys.decode(reset_token)?;
+    state.auth.ensure_not_revoked(&token).await?;
+    let identity = token.identity.clone();
+    let user = state
+        .db
+        .run(move |conn| Ok(users::find_by_uuid(conn, &identity)?))
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("Invalid token."))?;
+    let password_hash = state.auth.hasher.hash(password).await?;
+    let done_mail = mail::password_reset_done(&state.front_url, user.email.as_deref().unwrap_or_default(), &user.username);
+    state
+        .db
+        .run(move |conn| {
+            let tx = conn.transaction()?;
+            users::set_password_hash(&tx, user.user_id, &password_hash)?;
+            if !done_mail.recipient_email.is_empty() {
+                outbox::enqueue(&tx, &done_mail)?;
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await?;
+    state.mail_signal.wake();
+    Ok(Reply::message(Status::Ok, "Password reset successfully"))
+}

@@ -1,0 +1,211 @@
+//! The OpenAPI document, generated from the handlers' `#[utoipa::path]` annotations so that it cannot
+//! drift from the routes (a test compares it with Rocket's route table), and the Swagger UI, served
+//! from files embedded in the binary.
+
+use super::shapes::{UserBase, UserExport, UserObject};
+use crate::db::genres::Genre;
+use crate::db::groups::GroupBase;
+use crate::db::users::{BadRecommendation, ExportedMeta, LinkedService};
+use include_dir::{include_dir, Dir};
+use rocket::http::{ContentType, Header};
+use rocket::{get, routes, Responder, Route};
+use serde::Serialize;
+use std::path::PathBuf;
+use std::sync::LazyLock;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+static SWAGGER_UI: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/static/swagger-ui");
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "RecoFinement API", description = "Drop-in replacement for the reference RecoFinement API."),
+    paths(
+        super::auth::login, super::auth::register, super::auth::logout, super::auth::forget, super::auth::reset,
+        super::user::get_user, super::user::update_user, super::user::delete_user, super::user::define_preferences,
+        super::user::search_users, super::user::list_liked_genres, super::user::like_genre,
+        super::user::unlike_genre, super::user::export_user,
+        super::health::health, swagger_ui_index, openapi_json,
+    ),
+    components(schemas(
+        UserBase, UserObject, UserExport, Genre, GroupBase, LinkedService, ExportedMeta, BadRecommendation,
+        MessageReply, PayloadErrors, ValidationErrors, TokenErrorBody, LoginReply, UserReply, ExportReply,
+        UserPage, GenreList, HealthReply, LoginBody, RegisterBody, ForgetBody, ResetBody, UserPatchBody,
+    )),
+    modifiers(&BearerSecurity),
+    tags(
+        (name = "auth", description = "Login, registration, logout, password reset"),
+        (name = "user", description = "Accounts, liked genres, search, export"),
+        (name = "meta", description = "Health and API documentation"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerSecurity;
+
+impl Modify for BearerSecurity {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
+
+static OPENAPI_JSON: LazyLock<String> =
+    LazyLock::new(|| ApiDoc::openapi().to_pretty_json().unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")));
+
+pub fn routes() -> Vec<Route> {
+    routes![swagger_ui_index, swagger_ui_asset, openapi_json]
+}
+
+#[derive(Responder)]
+struct Asset {
+    body: &'static [u8],
+    content_type: ContentType,
+    cache: Header<'static>,
+}
+
+fn asset(name: &str) -> Option<Asset> {
+    let file = SWAGGER_UI.get_file(name)?;
+    let extension = name.rsplit('.').next().unwrap_or("");
+    Some(Asset {
+        body: file.contents(),
+        content_type: ContentType::from_extension(extension).unwrap_or(ContentType::Plain),
+        cache: Header::new("Cache-Control", "public, max-age=86400"),
+    })
+}
+
+/// The Swagger UI.
+#[utoipa::path(get, path = "/api/", tag = "meta", responses((status = 200, description = "Swagger UI (HTML)")))]
+#[get("/api")]
+fn swagger_ui_index() -> Option<Asset> {
+    asset("index.html")
+}
+
+#[get("/swaggerui/<file..>")]
+fn swagger_ui_asset(file: PathBuf) -> Option<Asset> {
+    asset(file.to_str()?)
+}
+
+/// This OpenAPI document.
+#[utoipa::path(get, path = "/api/swagger.json", tag = "meta", responses((status = 200, description = "OpenAPI 3.1 document")))]
+#[get("/api/swagger.json")]
+fn openapi_json() -> (ContentType, &'static str) {
+    (ContentType::JSON, OPENAPI_JSON.as_str())
+}
+
+// Documentation-only shapes: the handlers build these envelopes through `Reply`.
+
+/// `{"status": ..., "message": ...}`.
+#[derive(Serialize, ToSchema)]
+pub struct MessageReply {
+    pub status: bool,
+    pub message: String,
+}
+
+/// Layer A: `{"errors": {"<field>": "<message>"}, "message": "Input payload validation failed"}`.
+#[derive(Serialize, ToSchema)]
+pub struct PayloadErrors {
+    #[schema(value_type = Object)]
+    pub errors: serde_json::Value,
+    pub message: String,
+}
+
+/// Layer B: `{"status": false, "message": "Validation errors", "errors": [...]}` (Layer A errors also
+/// answer 400, in the PayloadErrors shape).
+#[derive(Serialize, ToSchema)]
+pub struct ValidationErrors {
+    pub status: bool,
+    pub message: String,
+    pub errors: Vec<String>,
+}
+
+/// Token errors: `{"msg": ...}`.
+#[derive(Serialize, ToSchema)]
+pub struct TokenErrorBody {
+    pub msg: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LoginReply {
+    pub status: bool,
+    pub message: String,
+    pub user: UserBase,
+    pub access_token: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UserReply {
+    pub status: bool,
+    pub message: String,
+    pub user: UserObject,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ExportReply {
+    pub status: bool,
+    pub message: String,
+    pub user: UserExport,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UserPage {
+    pub status: bool,
+    pub message: String,
+    pub content: Vec<UserBase>,
+    pub number_of_elements: i64,
+    pub page: i64,
+    pub total_pages: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct GenreList {
+    pub status: bool,
+    pub message: String,
+    pub content: Vec<Genre>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct HealthReply {
+    pub status: bool,
+    pub message: String,
+    pub schema_version: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LoginBody {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RegisterBody {
+    /// 5..64 characters, a valid address
+    pub email: String,
+    /// 4..15 characters: letters, digits, `_`, inner single dots
+    pub username: String,
+    /// 8..128 characters with a lower- and upper-case letter, a digit and one of `@$!%*?&.+-#_`
+    pub password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ForgetBody {
+    pub email: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ResetBody {
+    /// The token of the reset link (at least 50 characters)
+    pub reset_password_token: String,
+    /// 8..128 characters with a lower- and upper-case letter, a digit and one of `@$!%*?&`
+    pub password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UserPatchBody {
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub password: Option<String>,
+}

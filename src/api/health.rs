@@ -1,0 +1,32 @@
+//! `GET /api/health`: 200 with the schema version while the database answers, 503 otherwise.
+
+use super::docs;
+use super::reply::Reply;
+use super::AppState;
+use crate::db;
+use crate::error::{ApiError, ApiResult};
+use rocket::http::Status;
+use rocket::{get, routes, Route, State};
+
+pub fn routes() -> Vec<Route> {
+    routes![health]
+}
+
+/// Liveness and database check (no authentication).
+#[utoipa::path(get, path = "/api/health", tag = "meta",
+    responses(
+        (status = 200, description = "The database answers", body = docs::HealthReply),
+        (status = 503, description = "The database does not answer", body = docs::MessageReply),
+    ))]
+#[get("/health")]
+async fn health(state: &State<AppState>) -> ApiResult<Reply> {
+    let version = state
+        .db
+        .run(|conn| db::schema_version(conn).map_err(|e| ApiError::Unavailable(e.to_string())))
+        .await
+        .map_err(|e| match e {
+            ApiError::Unavailable(_) => e,
+            other => ApiError::Unavailable(other.to_string()),
+        })?;
+    Ok(Reply::with(Status::Ok, "The server is up", &[("schema_version", version.into())]))
+}

@@ -1,0 +1,106 @@
+//! The HTTP API: one module per namespace of the reference, plus docs and health. `build` assembles the
+//! Rocket application that both `serve` and the tests run.
+
+pub mod auth;
+pub mod body;
+pub mod catchers;
+pub mod docs;
+pub mod health;
+pub mod params;
+pub mod reply;
+pub mod shapes;
+pub mod user;
+
+use crate::auth::jwt::AccessToken;
+use crate::auth::{secret, Auth};
+use crate::config::{self, Settings};
+use crate::db::{users, Db, StoreError};
+use crate::error::{ApiError, ApiResult};
+use crate::mail::{self, MailSignal, Transport};
+use rocket::fairing::AdHoc;
+use rocket::http::Method;
+use rocket::{Build, Rocket};
+use rocket_cors::{AllowedHeaders, AllowedOrigins, CorsOptions};
+
+/// What every handler can reach.
+pub struct AppState {
+    pub db: Db,
+    pub auth: Auth,
+    pub front_url: String,
+    pub mail_signal: MailSignal,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Secret(#[from] secret::SecretError),
+    #[error("mail settings: {0}")]
+    Mail(String),
+    #[error("CORS settings: {0}")]
+    Cors(String),
+}
+
+/// Opens the database (migrating it), loads the JWT secret and builds the application.
+pub fn build(settings: &Settings) -> Result<Rocket<Build>, StartError> {
+    let db = Db::open(&settings.database)?;
+    let secret = secret::load_or_create(&settings.secret_file())?;
+    let transport = Transport::from_settings(settings.smtp_url.as_deref(), &settings.mail_from).map_err(StartError::Mail)?;
+    let state = AppState {
+        auth: Auth::new(&secret, settings.bcrypt_cost, db.clone()),
+        db,
+        front_url: settings.front_url.trim_end_matches('/').to_owned(),
+        mail_signal: MailSignal::default(),
+    };
+    assemble(state, transport)
+}
+
+fn assemble(state: AppState, transport: Transport) -> Result<Rocket<Build>, StartError> {
+    let (db, signal) = (state.db.clone(), state.mail_signal.clone());
+    Ok(rocket::custom(config::rocket_figment())
+        .manage(state)
+        .mount("/api/auth", auth::routes())
+        .mount("/api/user", user::routes())
+        .mount("/api", health::routes())
+        .mount("/", docs::routes())
+        .register("/", catchers::catchers())
+        .attach(cors()?)
+        .attach(AdHoc::on_liftoff("mail outbox worker", move |rocket| {
+            Box::pin(async move {
+                let endpoint = format!(
+                    "http{}://{}:{}",
+                    if rocket.config().tls_enabled() { "s" } else { "" },
+                    rocket.config().address,
+                    rocket.config().port
+                );
+                tracing::info!("recofinement listening on {endpoint}");
+                rocket::tokio::spawn(mail::run_worker(db, transport, signal));
+            })
+        })))
+}
+
+/// The reference allows every origin, echoes it back, and sends no credentials header (1.1).
+fn cors() -> Result<rocket_cors::Cors, StartError> {
+    let methods = [Method::Delete, Method::Get, Method::Head, Method::Options, Method::Patch, Method::Post, Method::Put];
+    CorsOptions {
+        allowed_origins: AllowedOrigins::all(),
+        allowed_methods: methods.into_iter().map(From::from).collect(),
+        allowed_headers: AllowedHeaders::all(),
+        allow_credentials: false,
+        send_wildcard: false,
+        ..Default::default()
+    }
+    .to_cors()
+    .map_err(|e| StartError::Cors(e.to_string()))
+}
+
+/// The user behind a token, or 404 "User not found!" (a valid token of a deleted user gets this).
+pub async fn caller(state: &AppState, token: &AccessToken) -> ApiResult<users::User> {
+    let identity = token.identity.clone();
+    state
+        .db
+        .run(move |conn| Ok(users::find_by_uuid(conn, &identity)?))
+        .await?
+        .ok_or_else(|| ApiError::not_found("User not found!"))
+}

@@ -1,0 +1,175 @@
+//! HS256 access tokens with flask-jwt-extended 3.25's claim layout and error texts
+//! (api-reference.md 1.5, 1.5.1). Signing and signature checks use `jsonwebtoken`; the structural
+//! checks before them are spelled out here so that each failure gets the reference's own message.
+
+use crate::error::ApiError;
+use base64::Engine as _;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
+use rocket::http::Status;
+use serde_json::{json, Map, Value};
+
+/// Login and registration tokens live 12 hours.
+pub const ACCESS_TOKEN_SECONDS: i64 = 43_200;
+/// Password-reset links live 24 hours.
+pub const RESET_TOKEN_SECONDS: i64 = 86_400;
+
+/// A decoded access token whose signature, dates and claims passed (revocation is checked separately).
+#[derive(Debug, Clone)]
+pub struct AccessToken {
+    pub identity: String,
+    pub jti: Option<String>,
+    pub permissions: Vec<String>,
+}
+
+impl AccessToken {
+    pub fn has_permission(&self, permission: &str) -> bool {
+        self.permissions.iter().any(|p| p == permission)
+    }
+}
+
+pub struct JwtKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
+
+impl JwtKeys {
+    pub fn new(secret: &[u8]) -> Self {
+        JwtKeys { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret) }
+    }
+
+    /// A fresh access token for `identity` carrying `permissions`, valid `lifetime_seconds` from now.
+    pub fn issue(&self, identity: &str, permissions: &[String], lifetime_seconds: i64) -> Result<String, ApiError> {
+        let now = chrono::Utc::now().timestamp();
+        let claims = json!({
+            "iat": now,
+            "nbf": now,
+            "jti": uuid::Uuid::new_v4().to_string(),
+            "exp": now + lifetime_seconds,
+            "identity": identity,
+            "fresh": false,
+            "type": "access",
+            "user_claims": {"permissions": permissions},
+        });
+        Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?)
+    }
+
+    /// Decodes and checks a token the way PyJWT 1.7 + flask-jwt-extended 3.25 do, in their order.
+    pub fn decode(&self, token: &str) -> Result<AccessToken, ApiError> {
+        let invalid = |msg: String| ApiError::token(Status::UnprocessableEntity, msg);
+
+        let (signing_input, signature) = token.rsplit_once('.').ok_or_else(|| invalid("Not enough segments".into()))?;
+        let (header_b64, payload_b64) =
+            signing_input.split_once('.').ok_or_else(|| invalid("Not enough segments".into()))?;
+
+        let header_bytes = b64url(header_b64).ok_or_else(|| invalid("Invalid header padding".into()))?;
+        let header: Value = serde_json::from_slice(&header_bytes)
+            .map_err(|e| invalid(format!("Invalid header string: {e}")))?;
+        let Value::Object(header) = header else {
+            return Err(invalid("Invalid header string: must be a json object".into()));
+        };
+        let payload_bytes = b64url(payload_b64).ok_or_else(|| invalid("Invalid payload padding".into()))?;
+        b64url(signature).ok_or_else(|| invalid("Invalid crypto padding".into()))?;
+
+        if header.get("alg").and_then(Value::as_str) != Some("HS256") {
+            return Err(invalid("The specified alg value is not allowed".into()));
+        }
+        let genuine = jsonwebtoken::crypto::verify(signature, signing_input.as_bytes(), &self.decoding, Algorithm::HS256)
+            .unwrap_or(false);
+        if !genuine {
+            return Err(invalid("Signature verification failed".into()));
+        }
+
+        let payload: Value = serde_json::from_slice(&payload_bytes)
+            .map_err(|e| invalid(format!("Invalid payload string: {e}")))?;
+        let Value::Object(claims) = payload else {
+            return Err(invalid("Invalid payload string: must be a json object".into()));
+        };
+        check_dates(&claims, chrono::Utc::now().timestamp())?;
+
+        let identity = match claims.get("identity") {
+            Some(Value::String(s)) => s.clone(),
+            Some(other) if !other.is_null() => other.to_string(),
+            _ => return Err(invalid("Missing claim: identity".into())),
+        };
+        match claims.get("type").map(|t| t.as_str()) {
+            None | Some(Some("access")) => {}
+            Some(Some("refresh")) => return Err(invalid("Only access tokens are allowed".into())),
+            Some(_) => return Err(invalid("Missing or invalid claim: type".into())),
+        }
+        let jti = claims.get("jti").and_then(Value::as_str).map(str::to_owned);
+        let permissions = claims
+            .get("user_claims")
+            .and_then(|c| c.get("permissions"))
+            .and_then(Value::as_array)
+            .map(|list| list.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .unwrap_or_default();
+        Ok(AccessToken { identity, jti, permissions })
+    }
+}
+
+/// PyJWT's registered-claim checks: `iat`, then `nbf`, then `exp`, with no leeway.
+fn check_dates(claims: &Map<String, Value>, now: i64) -> Result<(), ApiError> {
+    let invalid = |msg: &'static str| ApiError::token(Status::UnprocessableEntity, msg);
+    let number = |key: &str| -> Option<Result<f64, ()>> {
+        claims.get(key).map(|v| match v {
+            Value::Number(n) => n.as_f64().ok_or(()),
+            Value::String(s) => s.trim().parse::<i64>().map(|i| i as f64).map_err(|_| ()),
+            _ => Err(()),
+        })
+    };
+    if let Some(Err(())) = number("iat") {
+        return Err(invalid("Issued At claim (iat) must be an integer."));
+    }
+    match number("nbf") {
+        Some(Err(())) => return Err(invalid("Not Before claim (nbf) must be an integer.")),
+        Some(Ok(nbf)) if nbf > now as f64 => return Err(invalid("The token is not yet valid (nbf)")),
+        _ => {}
+    }
+    match number("exp") {
+        Some(Err(())) => Err(invalid("Expiration Time claim (exp) must be an integer.")),
+        Some(Ok(exp)) if exp < now as f64 => Err(ApiError::TokenExpired),
+        _ => Ok(()),
+    }
+}
+
+/// base64url with or without padding, as PyJWT accepts it.
+fn b64url(segment: &str) -> Option<Vec<u8>> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(segment.trim_end_matches('=')).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> JwtKeys {
+        JwtKeys::new(b"test-secret")
+    }
+
+    fn message(err: ApiError) -> String {
+        match err {
+            ApiError::Token { msg, .. } => msg.into_owned(),
+            ApiError::TokenExpired => "expired".into(),
+            other => format!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn round_trip_keeps_identity_and_permissions() {
+        let token = keys().issue("abc", &["access_sandbox".into()], 60).unwrap();
+        let decoded = keys().decode(&token).unwrap();
+        assert_eq!(decoded.identity, "abc");
+        assert!(decoded.has_permission("access_sandbox"));
+        assert!(decoded.jti.is_some());
+    }
+
+    #[test]
+    fn structural_errors_use_pyjwt_texts() {
+        assert_eq!(message(keys().decode("not-a-token").unwrap_err()), "Not enough segments");
+        assert_eq!(message(keys().decode("a.b").unwrap_err()), "Not enough segments");
+        assert_eq!(message(keys().decode("!!.e30.sig").unwrap_err()), "Invalid header padding");
+        let other = JwtKeys::new(b"other").issue("abc", &[], 60).unwrap();
+        assert_eq!(message(keys().decode(&other).unwrap_err()), "Signature verification failed");
+        let expired = keys().issue("abc", &[], -10).unwrap();
+        assert_eq!(message(keys().decode(&expired).unwrap_err()), "expired");
+    }
+}

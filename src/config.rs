@@ -1,0 +1,79 @@
+//! Settings shared by every command. Each one is a command-line flag with an environment variable
+//! behind it; server settings (address, port, workers, limits) are Rocket's own, read from `Rocket.toml`
+//! and `ROCKET_*` variables on top of our defaults.
+
+use clap::Args;
+use rocket::figment::providers::{Env, Format, Serialized, Toml};
+use rocket::figment::Figment;
+use std::path::PathBuf;
+
+/// The reference's port (its web front end talks to 4040).
+pub const DEFAULT_PORT: u16 = 4040;
+pub const DEFAULT_BCRYPT_COST: u32 = 12;
+
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// SQLite database file; created (and migrated) on first use.
+    #[arg(long, global = true, env = "RECOFINEMENT_DATABASE", default_value = "recofinement.db")]
+    pub database: PathBuf,
+
+    /// bcrypt cost for new password hashes (4..=31). 12 costs about 0.3 s per hash on one core.
+    #[arg(long, global = true, env = "RECOFINEMENT_BCRYPT_COST", default_value_t = DEFAULT_BCRYPT_COST,
+          value_parser = clap::value_parser!(u32).range(4..=31))]
+    pub bcrypt_cost: u32,
+
+    /// SMTP server for outgoing mail, e.g. `smtps://user:pass@mail.example.com` or
+    /// `smtp://localhost:25`. Without it, mails are written to the log instead of being sent.
+    #[arg(long, global = true, env = "RECOFINEMENT_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// Sender of outgoing mail.
+    #[arg(long, global = true, env = "RECOFINEMENT_MAIL_FROM", default_value = "RecoFinement <no-reply@localhost>")]
+    pub mail_from: String,
+
+    /// Base URL of the web front end, used in the links that mails carry (the reference's URL_FRONT).
+    #[arg(long, global = true, env = "URL_FRONT", default_value = "http://localhost:4200")]
+    pub front_url: String,
+}
+
+impl Settings {
+    /// Settings for tests and embedding: the given database, everything else default.
+    pub fn for_database(database: impl Into<PathBuf>) -> Self {
+        Settings {
+            database: database.into(),
+            bcrypt_cost: DEFAULT_BCRYPT_COST,
+            smtp_url: None,
+            mail_from: "RecoFinement <no-reply@localhost>".into(),
+            front_url: "http://localhost:4200".into(),
+        }
+    }
+
+    /// Where the generated JWT secret is kept when `SECRET_KEY` is not set (decisions F15).
+    pub fn secret_file(&self) -> PathBuf {
+        let mut name = self.database.clone().into_os_string();
+        name.push(".secret");
+        PathBuf::from(name)
+    }
+}
+
+/// Rocket's configuration: our defaults (127.0.0.1:4040), then `Rocket.toml` (or the file named by
+/// `ROCKET_CONFIG`), then `ROCKET_*` environment variables.
+pub fn rocket_figment() -> Figment {
+    Figment::from(rocket::Config::default())
+        .merge(Serialized::defaults(RocketDefaults::default()))
+        .merge(Toml::file(Env::var_or("ROCKET_CONFIG", "Rocket.toml")).nested())
+        .merge(Env::prefixed("ROCKET_").ignore(&["PROFILE"]).global())
+}
+
+#[derive(serde::Serialize)]
+struct RocketDefaults {
+    address: std::net::IpAddr,
+    port: u16,
+    cli_colors: bool,
+}
+
+impl Default for RocketDefaults {
+    fn default() -> Self {
+        RocketDefaults { address: [127, 0, 0, 1].into(), port: DEFAULT_PORT, cli_colors: false }
+    }
+}

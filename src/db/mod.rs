@@ -1,0 +1,132 @@
+//! The store: one SQLite file behind an r2d2 pool, its embedded migrations, and a way to run blocking
+//! database work off Rocket's async workers. One submodule per aggregate holds that aggregate's queries.
+
+pub mod genres;
+pub mod groups;
+pub mod mail;
+pub mod tokens;
+pub mod users;
+
+use crate::error::{ApiError, ApiResult};
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::Connection;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+mod embedded {
+    refinery::embed_migrations!("migrations");
+}
+
+pub type Pool = r2d2::Pool<SqliteConnectionManager>;
+pub type PooledConnection = r2d2::PooledConnection<SqliteConnectionManager>;
+
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+const POOL_SIZE: u32 = 8;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open database {path}: {source}")]
+    Open { path: PathBuf, source: rusqlite::Error },
+    #[error("{path} is not a usable SQLite database: {source}")]
+    NotADatabase { path: PathBuf, source: rusqlite::Error },
+    #[error("migration failed: {0}")]
+    Migration(#[from] refinery::Error),
+    #[error("migrations left {0} foreign-key violations")]
+    ForeignKeys(i64),
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("cannot build the connection pool: {0}")]
+    Pool(#[from] r2d2::Error),
+}
+
+/// A cheap, cloneable handle on the database.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+    path: PathBuf,
+}
+
+impl Db {
+    /// Opens (creating if needed) and migrates the database, then builds the pool.
+    ///
+    /// WAL mode and migrations run on one dedicated connection before the pool exists: switching the
+    /// journal mode needs an exclusive lock, which parallel pool connections would fight over.
+    pub fn open(path: &Path) -> Result<Db, StoreError> {
+        {
+            let mut conn = Connection::open(path)
+                .map_err(|source| StoreError::Open { path: path.to_owned(), source })?;
+            conn.busy_timeout(BUSY_TIMEOUT)?;
+            let _mode: String = conn
+                .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+                .map_err(|source| StoreError::NotADatabase { path: path.to_owned(), source })?;
+            migrate(&mut conn)?;
+        }
+        let manager = SqliteConnectionManager::file(path).with_init(configure_connection);
+        let pool = r2d2::Pool::builder()
+            .max_size(POOL_SIZE)
+            .connection_timeout(Duration::from_secs(10))
+            .build(manager)?;
+        Ok(Db { pool, path: path.to_owned() })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A pooled connection for synchronous callers (the CLI, tests). Request handlers use [`Db::run`].
+    pub fn connection(&self) -> ApiResult<PooledConnection> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Runs blocking database work on Tokio's blocking pool, so that the async workers stay free.
+    pub async fn run<T, F>(&self, work: F) -> ApiResult<T>
+    where
+        F: FnOnce(&mut Connection) -> ApiResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        rocket::tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().map_err(|e| ApiError::Unavailable(e.to_string()))?;
+            work(&mut conn)
+        })
+        .await?
+    }
+}
+
+/// Per-connection settings. The bundled SQLite already defaults foreign keys on; say it anyway.
+fn configure_connection(conn: &mut Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
+}
+
+/// Applies the embedded migrations that are not applied yet.
+///
+/// Foreign keys are switched off first: refinery runs each migration in a transaction, where the
+/// pragma is a no-op, and a table rebuild with them on would cascade-delete child rows. The check
+/// afterwards proves that the migrations left the data consistent.
+pub fn migrate(conn: &mut Connection) -> Result<Vec<String>, StoreError> {
+    conn.execute_batch("PRAGMA foreign_keys = OFF")?;
+    let report = embedded::migrations::runner().run(conn);
+    conn.execute_batch("PRAGMA foreign_keys = ON")?;
+    let report = report?;
+    let violations: i64 = conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0))?;
+    if violations > 0 {
+        return Err(StoreError::ForeignKeys(violations));
+    }
+    Ok(report.applied_migrations().iter().map(|m| m.to_string()).collect())
+}
+
+/// The newest applied migration version.
+pub fn schema_version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT coalesce(max(version), 0) FROM refinery_schema_history", [], |r| r.get(0))
+}
+
+/// Whether an error is a UNIQUE/PRIMARY KEY violation (for turning races into clean 4xx answers).
+pub fn is_unique_violation(error: &rusqlite::Error) -> bool {
+    matches!(
+        error,
+        rusqlite::Error::SqliteFailure(e, _)
+            if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+    )
+}

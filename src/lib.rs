@@ -1,0 +1,12 @@
+//! RecoFinement server. Layers, each depending only on those below it:
+//! `cli` → `api` → `auth`, `mail` → `db` → `rules`, `error`, `config`, `util`.
+
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod mail;
+pub mod rules;
+pub mod util;

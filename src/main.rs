@@ -1,0 +1,14 @@
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    // Logs go to stderr so that commands writing data to stdout stay clean.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,rocket=warn,rocket::launch=info,rocket::server=warn".into()),
+        )
+        .init();
+    recofinement::cli::run(recofinement::cli::Cli::parse())
+}

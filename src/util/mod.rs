@@ -1,0 +1,6 @@
+//! Small leaf helpers with no knowledge of the application: time text forms and Python-compatible
+//! JSON/repr rendering (the reference API is a Python service and its exact texts are part of the wire
+//! format).
+
+pub mod pyjson;
+pub mod time;
