@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod body;
 pub mod catchers;
+pub mod cors;
 pub mod docs;
 pub mod health;
 pub mod params;
@@ -18,9 +19,7 @@ use crate::db::{users, Db, StoreError};
 use crate::error::{ApiError, ApiResult};
 use crate::mail::{self, MailSignal, Transport};
 use rocket::fairing::AdHoc;
-use rocket::http::Method;
 use rocket::{Build, Rocket};
-use rocket_cors::{AllowedHeaders, AllowedOrigins, CorsOptions};
 
 /// What every handler can reach.
 pub struct AppState {
@@ -65,7 +64,8 @@ fn assemble(state: AppState, transport: Transport) -> Result<Rocket<Build>, Star
         .mount("/api", health::routes())
         .mount("/", docs::routes())
         .register("/", catchers::catchers())
-        .attach(cors()?)
+        .attach(cors::cors().map_err(|e| StartError::Cors(e.to_string()))?)
+        .attach(cors::ReferenceCors)
         .attach(AdHoc::on_liftoff("mail outbox worker", move |rocket| {
             Box::pin(async move {
                 let endpoint = format!(
@@ -78,21 +78,6 @@ fn assemble(state: AppState, transport: Transport) -> Result<Rocket<Build>, Star
                 rocket::tokio::spawn(mail::run_worker(db, transport, signal));
             })
         })))
-}
-
-/// The reference allows every origin, echoes it back, and sends no credentials header (1.1).
-fn cors() -> Result<rocket_cors::Cors, StartError> {
-    let methods = [Method::Delete, Method::Get, Method::Head, Method::Options, Method::Patch, Method::Post, Method::Put];
-    CorsOptions {
-        allowed_origins: AllowedOrigins::all(),
-        allowed_methods: methods.into_iter().map(From::from).collect(),
-        allowed_headers: AllowedHeaders::all(),
-        allow_credentials: false,
-        send_wildcard: false,
-        ..Default::default()
-    }
-    .to_cors()
-    .map_err(|e| StartError::Cors(e.to_string()))
 }
 
 /// The user behind a token, or 404 "User not found!" (a valid token of a deleted user gets this).

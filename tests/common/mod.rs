@@ -1,0 +1,217 @@
+//! Shared test harness: one fresh SQLite file per test, the real application behind Rocket's local
+//! client (real HTTP requests through the whole stack), and helpers to forge tokens and read the file.
+#![allow(dead_code)]
+
+use recofinement::api;
+use recofinement::auth::secret;
+use recofinement::config::Settings;
+use rocket::http::{ContentType, Header, Status};
+use rocket::local::blocking::{Client, LocalResponse};
+use rusqlite::Connection;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use tempfile::TempDir;
+
+pub const PASSWORD: &str = "Azerty123!";
+
+pub struct TestApp {
+    pub client: Client,
+    pub db_path: PathBuf,
+    pub secret: Vec<u8>,
+    _dir: TempDir,
+}
+
+pub struct Reply {
+    pub status: Status,
+    pub content_type: Option<String>,
+    pub text: String,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.text))
+    }
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+    #[track_caller]
+    pub fn expect(&self, status: u16, body: Value) {
+        assert_eq!(self.status.code, status, "status of {}", self.text);
+        assert_eq!(self.json(), body);
+    }
+}
+
+fn capture(response: LocalResponse<'_>) -> Reply {
+    let status = response.status();
+    let content_type = response.content_type().map(|c| c.to_string());
+    let headers = response.headers().iter().map(|h| (h.name().to_string(), h.value().to_string())).collect();
+    let text = response.into_string().unwrap_or_default();
+    Reply { status, content_type, text, headers }
+}
+
+pub struct User {
+    pub uuid: String,
+    pub email: String,
+    pub token: String,
+}
+
+impl TestApp {
+    pub fn new() -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db_path = dir.path().join("test.db");
+        let mut settings = Settings::for_database(&db_path);
+        settings.bcrypt_cost = 4;
+        let rocket = api::build(&settings).expect("build");
+        let figment = rocket.figment().clone().merge(("log_level", "off"));
+        let client = Client::tracked(rocket.configure(figment)).expect("client");
+        let secret = secret::load_or_create(&settings.secret_file()).expect("secret");
+        TestApp { client, db_path, secret, _dir: dir }
+    }
+
+    pub fn db(&self) -> Connection {
+        Connection::open(&self.db_path).expect("open db")
+    }
+
+    pub fn request(&self, method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> Reply {
+        let raw = body.map(|b| b.to_string());
+        self.raw(method, path, token.map(|t| format!("Bearer {t}")).as_deref(), raw.as_deref().map(str::as_bytes), Some(ContentType::JSON))
+    }
+
+    /// A request with full control over the Authorization header, body bytes and content type.
+    pub fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        authorization: Option<&str>,
+        body: Option<&[u8]>,
+        content_type: Option<ContentType>,
+    ) -> Reply {
+        let method = method.parse().expect("method");
+        let mut request = self.client.req(method, path.to_owned());
+        if let Some(auth) = authorization {
+            request.add_header(Header::new("Authorization", auth.to_owned()));
+        }
+        if let Some(body) = body {
+            if let Some(ct) = content_type {
+                request.add_header(ct);
+            }
+            request.set_body(body.to_vec());
+        }
+        capture(request.dispatch())
+    }
+
+    pub fn get(&self, path: &str, token: &str) -> Reply {
+        self.request("GET", path, Some(token), None)
+    }
+
+    pub fn register(&self, email: &str, username: &str) -> User {
+        let reply = self.request(
+            "POST",
+            "/api/auth/register",
+            None,
+            Some(&json!({"email": email, "username": username, "password": PASSWORD})),
+        );
+        assert_eq!(reply.status, Status::Created, "{}", reply.text);
+        let body = reply.json();
+        User {
+            uuid: body["user"]["uuid"].as_str().expect("uuid").to_owned(),
+            email: email.to_owned(),
+            token: body["access_token"].as_str().expect("token").to_owned(),
+        }
+    }
+
+    pub fn login(&self, email: &str, password: &str) -> Reply {
+        self.request("POST", "/api/auth/login", None, Some(&json!({"email": email, "password": password})))
+    }
+
+    /// Registers an account, gives it the admin role, and logs it in again for a token that says so.
+    pub fn register_admin(&self, email: &str, username: &str) -> User {
+        let mut user = self.register(email, username);
+        self.db()
+            .execute(
+                r#"INSERT INTO user_role (user_id, role_id) SELECT user_id, 2 FROM "user" WHERE uuid = ?1"#,
+                [&user.uuid],
+            )
+            .expect("grant admin");
+        user.token = self.login(email, PASSWORD).json()["access_token"].as_str().expect("token").to_owned();
+        user
+    }
+
+    /// Signs arbitrary claims with the server's secret (HS256).
+    pub fn sign(&self, claims: &Value) -> String {
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            claims,
+            &jsonwebtoken::EncodingKey::from_secret(&self.secret),
+        )
+        .expect("sign")
+    }
+
+    /// A valid access token for any identity with the given permissions.
+    pub fn token_for(&self, identity: &str, permissions: &[&str]) -> String {
+        let now = chrono::Utc::now().timestamp();
+        self.sign(&json!({
+            "iat": now, "nbf": now, "jti": uuid::Uuid::new_v4().to_string(), "exp": now + 600,
+            "identity": identity, "fresh": false, "type": "access",
+            "user_claims": {"permissions": permissions},
+        }))
+    }
+
+    pub fn add_genre(&self, name: &str, content_type: &str) -> i64 {
+        let conn = self.db();
+        conn.execute("INSERT INTO genre (name, count, content_type) VALUES (?1, 3, ?2)", [name, content_type])
+            .expect("genre");
+        conn.last_insert_rowid()
+    }
+
+    pub fn count(&self, sql: &str) -> i64 {
+        self.db().query_row(sql, [], |r| r.get(0)).expect("count")
+    }
+
+    /// Every row of every table, as text: equal fingerprints mean nothing changed.
+    pub fn fingerprint(&self) -> String {
+        let conn = self.db();
+        let mut tables: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        tables.sort();
+        let mut out = String::new();
+        for table in tables {
+            let mut stmt = conn.prepare(&format!("SELECT * FROM \"{table}\" ORDER BY 1")).unwrap();
+            let columns = stmt.column_count();
+            let rows = stmt
+                .query_map([], |row| {
+                    let values: Vec<String> = (0..columns)
+                        .map(|i| format!("{:?}", row.get_ref(i)))
+                        .collect();
+                    Ok(values.join("|"))
+                })
+                .unwrap();
+            out.push_str(&table);
+            out.push('\n');
+            for row in rows {
+                out.push_str(&row.unwrap());
+                out.push('\n');
+            }
+        }
+        out
+    }
+}
+
+/// An unknown but well-formed user identity.
+pub fn ghost_uuid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Decodes a JWT's payload without verifying it.
+pub fn claims(token: &str) -> Value {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).expect("payload");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).expect("base64");
+    serde_json::from_slice(&bytes).expect("json")
+}
