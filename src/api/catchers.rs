@@ -1,7 +1,7 @@
 //! Errors raised outside the handlers, answered in JSON (decisions F13): unknown URL → 404, known URL
 //! with another method → 405, anything unhandled → 500.
 
-use super::params::is_canonical_uuid;
+use super::params::{is_canonical_uuid, IntId};
 use crate::error::ApiError;
 use rocket::http::{Method, Status};
 use rocket::{catch, catchers, Catcher, Request};
@@ -52,7 +52,7 @@ fn template_matches(template: &str, path: &[&str]) -> bool {
             let fits = if name.contains("uuid") {
                 is_canonical_uuid(segment)
             } else if name == "id" || name.ends_with("_id") {
-                !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit())
+                IntId::parse(segment).is_some()
             } else {
                 !segment.is_empty()
             };

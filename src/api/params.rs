@@ -7,14 +7,21 @@ use rocket::request::FromParam;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IntId(pub i64);
 
+impl IntId {
+    /// Digits only, and small enough to be an id of ours.
+    pub fn parse(text: &str) -> Option<IntId> {
+        if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        text.parse().ok().map(IntId)
+    }
+}
+
 impl<'a> FromParam<'a> for IntId {
     type Error = &'a str;
 
     fn from_param(param: &'a str) -> Result<Self, Self::Error> {
-        if param.is_empty() || !param.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(param);
-        }
-        param.parse().map(IntId).map_err(|_| param)
+        IntId::parse(param).ok_or(param)
     }
 }
 
