@@ -81,3 +81,25 @@ mod tests {
         assert!(template_matches("/swaggerui/<file..>", &["swaggerui", "a", "b"]));
     }
 }
+
+/// The reference's routes are exact: `/api/user/genre/` is not `/api/user/genre` (1.1). Rocket ignores
+/// a trailing slash when matching, so such requests are pointed at a path no route has.
+pub struct ExactPaths;
+
+const NO_ROUTE: &str = "/.no-route";
+
+#[rocket::async_trait]
+impl rocket::fairing::Fairing for ExactPaths {
+    fn info(&self) -> rocket::fairing::Info {
+        rocket::fairing::Info { name: "exact paths (no trailing-slash tolerance)", kind: rocket::fairing::Kind::Request }
+    }
+
+    async fn on_request(&self, request: &mut Request<'_>, _: &mut rocket::Data<'_>) {
+        let path = request.uri().path();
+        if path.len() > 1 && path.ends_with('/') && path != "/api/" {
+            if let Ok(uri) = rocket::http::uri::Origin::parse(NO_ROUTE) {
+                request.set_uri(uri);
+            }
+        }
+    }
+}

@@ -64,6 +64,7 @@ fn assemble(state: AppState, transport: Transport) -> Result<Rocket<Build>, Star
         .mount("/api", health::routes())
         .mount("/", docs::routes())
         .register("/", catchers::catchers())
+        .attach(catchers::ExactPaths)
         .attach(cors::cors().map_err(|e| StartError::Cors(e.to_string()))?)
         .attach(cors::ReferenceCors)
         .attach(AdHoc::on_liftoff("mail outbox worker", move |rocket| {
