@@ -59,8 +59,7 @@ fn serve(settings: &Settings) -> Result<(), String> {
 }
 
 fn migrate(settings: &Settings) -> Result<(), String> {
-    let mut conn = rusqlite::Connection::open(&settings.database)
-        .map_err(|e| format!("cannot open {}: {e}", settings.database.display()))?;
+    let mut conn = db::open_connection(&settings.database).map_err(|e| e.to_string())?;
     let applied = db::migrate(&mut conn).map_err(|e| e.to_string())?;
     let version = db::schema_version(&conn).map_err(|e| e.to_string())?;
     if applied.is_empty() {

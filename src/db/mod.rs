@@ -52,15 +52,7 @@ impl Db {
     /// WAL mode and migrations run on one dedicated connection before the pool exists: switching the
     /// journal mode needs an exclusive lock, which parallel pool connections would fight over.
     pub fn open(path: &Path) -> Result<Db, StoreError> {
-        {
-            let mut conn = Connection::open(path)
-                .map_err(|source| StoreError::Open { path: path.to_owned(), source })?;
-            conn.busy_timeout(BUSY_TIMEOUT)?;
-            let _mode: String = conn
-                .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
-                .map_err(|source| StoreError::NotADatabase { path: path.to_owned(), source })?;
-            migrate(&mut conn)?;
-        }
+        migrate(&mut open_connection(path)?)?;
         let manager = SqliteConnectionManager::file(path).with_init(configure_connection);
         let pool = r2d2::Pool::builder()
             .max_size(POOL_SIZE)
@@ -91,6 +83,17 @@ impl Db {
         })
         .await?
     }
+}
+
+/// Opens one connection, switches the file to WAL mode (stored in the file, so every later connection
+/// gets it), and proves on the way that the file is an SQLite database.
+pub fn open_connection(path: &Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path).map_err(|source| StoreError::Open { path: path.to_owned(), source })?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    let _mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+        .map_err(|source| StoreError::NotADatabase { path: path.to_owned(), source })?;
+    Ok(conn)
 }
 
 /// Per-connection settings. The bundled SQLite already defaults foreign keys on; say it anyway.

@@ -1,0 +1,174 @@
+//! The compiled binary, run as a process: `serve` on a free port talked to over TCP, `migrate`, and
+//! `--help` on every command.
+
+#[path = "common/tcp.rs"]
+mod tcp;
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_recofinement");
+
+struct Server {
+    child: Child,
+    addr: String,
+    log: std::sync::mpsc::Receiver<String>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `recofinement serve` on port 0 and reads the bound address from its log.
+fn start(dir: &std::path::Path) -> Server {
+    let mut child = Command::new(BIN)
+        .arg("--database")
+        .arg(dir.join("live.db"))
+        .arg("serve")
+        .current_dir(dir)
+        .env("ROCKET_PORT", "0")
+        .env("RECOFINEMENT_BCRYPT_COST", "4")
+        .env("RUST_LOG", "info")
+        .env_remove("SECRET_KEY")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn server");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let line = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("server announced its address");
+        if let Some(rest) = line.split("recofinement listening on http://").nth(1) {
+            let addr = rest.split_whitespace().next().unwrap().to_owned();
+            return Server { child, addr, log: rx };
+        }
+    }
+}
+
+#[test]
+fn serve_answers_over_tcp_and_persists_to_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path());
+    let health = tcp::request(&server.addr, "GET", "/api/health", &[], None).unwrap();
+    assert_eq!(health.status, 200);
+    let body: Value = serde_json::from_str(&health.body).unwrap();
+    assert_eq!(body["status"], true);
+    assert!(body["schema_version"].as_i64().unwrap() >= 3);
+    assert_eq!(health.header("access-control-allow-origin"), Some("*"));
+
+    let register = tcp::request(
+        &server.addr,
+        "POST",
+        "/api/auth/register",
+        &[("Origin", "http://localhost:4200")],
+        Some(r#"{"email": "alice@example.com", "username": "alice", "password": "Azerty123!"}"#),
+    )
+    .unwrap();
+    assert_eq!(register.status, 201, "{}", register.body);
+    assert_eq!(register.header("access-control-allow-origin"), Some("http://localhost:4200"));
+    let token = serde_json::from_str::<Value>(&register.body).unwrap()["access_token"].as_str().unwrap().to_owned();
+
+    let auth = format!("Bearer {token}");
+    let export = tcp::request(&server.addr, "GET", "/api/user/export", &[("Authorization", &auth)], None).unwrap();
+    assert_eq!(export.status, 200);
+
+    let docs = tcp::request(&server.addr, "GET", "/api/", &[], None).unwrap();
+    assert_eq!(docs.status, 200);
+    assert!(docs.body.contains("swagger-ui-bundle.js"));
+
+    // With no SMTP server configured, the welcome mail is written to the log.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut seen = false;
+    while !seen && Instant::now() < deadline {
+        if let Ok(line) = server.log.recv_timeout(Duration::from_millis(200)) {
+            seen = line.contains("logged instead of sent") || line.contains("alice@example.com");
+        }
+    }
+    assert!(seen, "welcome mail logged");
+
+    drop(server);
+    // The data is in the file; the secret sits beside it with mode 0600.
+    let conn = rusqlite::Connection::open(dir.path().join("live.db")).unwrap();
+    let users: i64 = conn.query_row(r#"SELECT count(*) FROM "user""#, [], |r| r.get(0)).unwrap();
+    assert_eq!(users, 1);
+    let sent: i64 = conn.query_row("SELECT count(*) FROM mail_outbox WHERE sent_at IS NOT NULL", [], |r| r.get(0)).unwrap();
+    assert_eq!(sent, 1);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("live.db.secret")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}
+
+#[test]
+fn a_token_survives_a_restart_because_the_secret_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = {
+        let server = start(dir.path());
+        let reply = tcp::request(&server.addr, "POST", "/api/auth/register", &[],
+            Some(r#"{"email": "alice@example.com", "username": "alice", "password": "Azerty123!"}"#)).unwrap();
+        serde_json::from_str::<Value>(&reply.body).unwrap()["access_token"].as_str().unwrap().to_owned()
+    };
+    let server = start(dir.path());
+    let auth = format!("Bearer {token}");
+    let reply = tcp::request(&server.addr, "GET", "/api/user/genre", &[("Authorization", &auth)], None).unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
+fn migrate_creates_then_reports_a_current_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("m.db");
+    let first = Command::new(BIN).arg("--database").arg(&db).arg("migrate").output().unwrap();
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let out = String::from_utf8_lossy(&first.stdout);
+    assert!(out.contains("applied V1__reference_schema") && out.contains("schema now at version"), "{out}");
+    let again = Command::new(BIN).arg("--database").arg(&db).arg("migrate").output().unwrap();
+    assert!(String::from_utf8_lossy(&again.stdout).contains("schema is current"));
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let tables: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT IN ('refinery_schema_history', 'mail_outbox')", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(tables, 58, "the reference's 58 tables");
+    let permissions: i64 = conn.query_row("SELECT count(*) FROM permission", [], |r| r.get(0)).unwrap();
+    assert_eq!(permissions, 9);
+}
+
+#[test]
+fn a_file_that_is_not_sqlite_is_refused_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let bogus = dir.path().join("notes.txt");
+    std::fs::write(&bogus, "these are not the droids you are looking for, this is plain text".repeat(100)).unwrap();
+    for command in ["migrate", "serve"] {
+        let output = Command::new(BIN).arg("--database").arg(&bogus).arg(command).env("ROCKET_PORT", "0").output().unwrap();
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("error:") && stderr.contains("not"), "{command}: {stderr}");
+    }
+}
+
+#[test]
+fn every_command_explains_itself() {
+    for args in [vec!["--help"], vec!["serve", "--help"], vec!["migrate", "--help"]] {
+        let output = Command::new(BIN).args(&args).output().unwrap();
+        assert!(output.status.success(), "{args:?}");
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert!(text.contains("--database") && text.contains("RECOFINEMENT_DATABASE"), "{args:?}: {text}");
+    }
+    let unknown = Command::new(BIN).arg("frobnicate").output().unwrap();
+    assert!(!unknown.status.success());
+}
