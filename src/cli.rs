@@ -55,7 +55,9 @@ pub fn run(cli: Cli) -> ExitCode {
 
 fn serve(settings: &Settings) -> Result<(), String> {
     let app = api::build(settings).map_err(|e| e.to_string())?;
-    rocket::execute(app.launch()).map(|_| ()).map_err(|e| e.to_string())
+    rocket::execute(app.launch())
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 fn migrate(settings: &Settings) -> Result<(), String> {
@@ -63,12 +65,18 @@ fn migrate(settings: &Settings) -> Result<(), String> {
     let applied = db::migrate(&mut conn).map_err(|e| e.to_string())?;
     let version = db::schema_version(&conn).map_err(|e| e.to_string())?;
     if applied.is_empty() {
-        println!("{}: schema is current (version {version})", settings.database.display());
+        println!(
+            "{}: schema is current (version {version})",
+            settings.database.display()
+        );
     } else {
         for migration in &applied {
             println!("applied {migration}");
         }
-        println!("{}: schema now at version {version}", settings.database.display());
+        println!(
+            "{}: schema now at version {version}",
+            settings.database.display()
+        );
     }
     Ok(())
 }

@@ -3,8 +3,8 @@
 //! and `ROCKET_*` variables on top of our defaults.
 
 use clap::Args;
-use rocket::figment::providers::{Env, Format, Serialized, Toml};
 use rocket::figment::Figment;
+use rocket::figment::providers::{Env, Format, Serialized, Toml};
 use std::path::PathBuf;
 
 /// The reference's port (its web front end talks to 4040).
@@ -14,7 +14,12 @@ pub const DEFAULT_BCRYPT_COST: u32 = 12;
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
     /// SQLite database file; created (and migrated) on first use.
-    #[arg(long, global = true, env = "RECOFINEMENT_DATABASE", default_value = "recofinement.db")]
+    #[arg(
+        long,
+        global = true,
+        env = "RECOFINEMENT_DATABASE",
+        default_value = "recofinement.db"
+    )]
     pub database: PathBuf,
 
     /// bcrypt cost for new password hashes (4..=31). 12 costs about 0.3 s per hash on one core.
@@ -24,15 +29,30 @@ pub struct Settings {
 
     /// SMTP server for outgoing mail, e.g. `smtps://user:pass@mail.example.com` or
     /// `smtp://localhost:25`. Without it, mails are written to the log instead of being sent.
-    #[arg(long, global = true, env = "RECOFINEMENT_SMTP_URL", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "RECOFINEMENT_SMTP_URL",
+        hide_env_values = true
+    )]
     pub smtp_url: Option<String>,
 
     /// Sender of outgoing mail.
-    #[arg(long, global = true, env = "RECOFINEMENT_MAIL_FROM", default_value = "RecoFinement <no-reply@localhost>")]
+    #[arg(
+        long,
+        global = true,
+        env = "RECOFINEMENT_MAIL_FROM",
+        default_value = "RecoFinement <no-reply@localhost>"
+    )]
     pub mail_from: String,
 
     /// Base URL of the web front end, used in the links that mails carry (the reference's URL_FRONT).
-    #[arg(long, global = true, env = "URL_FRONT", default_value = "http://localhost:4200")]
+    #[arg(
+        long,
+        global = true,
+        env = "URL_FRONT",
+        default_value = "http://localhost:4200"
+    )]
     pub front_url: String,
 }
 
@@ -74,6 +94,10 @@ struct RocketDefaults {
 
 impl Default for RocketDefaults {
     fn default() -> Self {
-        RocketDefaults { address: [127, 0, 0, 1].into(), port: DEFAULT_PORT, cli_colors: false }
+        RocketDefaults {
+            address: [127, 0, 0, 1].into(),
+            port: DEFAULT_PORT,
+            cli_colors: false,
+        }
     }
 }

@@ -2,10 +2,10 @@
 //! (api-reference.md 1.2, 1.3, 1.5.1; decisions F13).
 
 use crate::util::pyjson;
+use rocket::Request;
 use rocket::http::{ContentType, Status};
 use rocket::response::{self, Responder, Response};
-use rocket::Request;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 use std::borrow::Cow;
 use std::io::Cursor;
 
@@ -19,7 +19,10 @@ pub const MALFORMED_BODY_MESSAGE: &str =
 pub enum ApiError {
     /// `{"status": false, "message": ...}` with a chosen status (1.2.3).
     #[error("{message}")]
-    Business { status: Status, message: Cow<'static, str> },
+    Business {
+        status: Status,
+        message: Cow<'static, str>,
+    },
     /// Layer A, JSON-Schema body validation (1.3.1): field path → message.
     #[error("input payload validation failed")]
     PayloadInvalid(Map<String, Value>),
@@ -33,7 +36,10 @@ pub enum ApiError {
     PayloadTooLarge { limit: u64 },
     /// flask-jwt-extended's `{"msg": ...}` answers (1.5.1).
     #[error("{msg}")]
-    Token { status: Status, msg: Cow<'static, str> },
+    Token {
+        status: Status,
+        msg: Cow<'static, str>,
+    },
     /// The custom body for an expired token (1.5.1).
     #[error("token expired")]
     TokenExpired,
@@ -50,7 +56,10 @@ pub enum ApiError {
 
 impl ApiError {
     pub fn business(status: Status, message: impl Into<Cow<'static, str>>) -> Self {
-        ApiError::Business { status, message: message.into() }
+        ApiError::Business {
+            status,
+            message: message.into(),
+        }
     }
     pub fn not_found(message: impl Into<Cow<'static, str>>) -> Self {
         Self::business(Status::NotFound, message)
@@ -65,7 +74,10 @@ impl ApiError {
         Self::business(Status::Unauthorized, message)
     }
     pub fn token(status: Status, msg: impl Into<Cow<'static, str>>) -> Self {
-        ApiError::Token { status, msg: msg.into() }
+        ApiError::Token {
+            status,
+            msg: msg.into(),
+        }
     }
     pub fn internal(context: impl std::fmt::Display) -> Self {
         ApiError::Internal(context.to_string())
@@ -80,7 +92,9 @@ impl ApiError {
     pub fn status(&self) -> Status {
         match self {
             ApiError::Business { status, .. } | ApiError::Token { status, .. } => *status,
-            ApiError::PayloadInvalid(_) | ApiError::Validation(_) | ApiError::MalformedBody => Status::BadRequest,
+            ApiError::PayloadInvalid(_) | ApiError::Validation(_) | ApiError::MalformedBody => {
+                Status::BadRequest
+            }
             ApiError::PayloadTooLarge { .. } => Status::PayloadTooLarge,
             ApiError::TokenExpired => Status::Unauthorized,
             ApiError::RouteNotFound => Status::NotFound,

@@ -5,8 +5,8 @@
 //! is set; otherwise it writes each mail to the log, so that a fresh install works offline (the reset
 //! link can be read there).
 
-use crate::db::mail::{self as outbox, MailKind, OutgoingMail, PendingMail};
 use crate::db::Db;
+use crate::db::mail::{self as outbox, MailKind, OutgoingMail, PendingMail};
 use crate::error::{ApiError, ApiResult};
 use crate::util::time;
 use lettre::message::Mailbox;
@@ -69,18 +69,28 @@ pub fn password_reset_done(front_url: &str, email: &str, username: &str) -> Outg
 pub enum Transport {
     /// Written to the log (the default: no network needed).
     Log,
-    Smtp { transport: SmtpTransport, from: Mailbox },
+    Smtp {
+        transport: Box<SmtpTransport>,
+        from: Mailbox,
+    },
 }
 
 impl Transport {
     pub fn from_settings(smtp_url: Option<&str>, from: &str) -> Result<Transport, String> {
-        let Some(url) = smtp_url else { return Ok(Transport::Log) };
-        let from: Mailbox = from.parse().map_err(|e| format!("invalid sender address {from:?}: {e}"))?;
+        let Some(url) = smtp_url else {
+            return Ok(Transport::Log);
+        };
+        let from: Mailbox = from
+            .parse()
+            .map_err(|e| format!("invalid sender address {from:?}: {e}"))?;
         let transport = SmtpTransport::from_url(url)
             .map_err(|e| format!("invalid SMTP URL: {e}"))?
             .timeout(Some(Duration::from_secs(20)))
             .build();
-        Ok(Transport::Smtp { transport, from })
+        Ok(Transport::Smtp {
+            transport: Box::new(transport),
+            from,
+        })
     }
 
     fn send(&self, mail: &PendingMail) -> Result<(), String> {
@@ -97,7 +107,9 @@ impl Transport {
             Transport::Smtp { transport, from } => {
                 let to = Mailbox::new(
                     Some(mail.recipient_name.clone()),
-                    mail.recipient_email.parse().map_err(|e| format!("invalid recipient: {e}"))?,
+                    mail.recipient_email
+                        .parse()
+                        .map_err(|e| format!("invalid recipient: {e}"))?,
                 );
                 let message = Message::builder()
                     .from(from.clone())
@@ -105,7 +117,10 @@ impl Transport {
                     .subject(mail.subject.clone())
                     .body(mail.body.clone())
                     .map_err(|e| e.to_string())?;
-                transport.send(&message).map(|_| ()).map_err(|e| e.to_string())
+                transport
+                    .send(&message)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
             }
         }
     }
@@ -141,7 +156,11 @@ pub fn deliver_due(db: &Db, transport: &Transport) -> ApiResult<DeliveryReport> 
                     });
                     tracing::warn!(id = mail.id, to = %mail.recipient_email, attempts, "mail delivery failed: {error}");
                     outbox::mark_attempt_failed(&conn, mail.id, &error, retry_at.as_deref())?;
-                    if retry_at.is_some() { report.retried += 1 } else { report.given_up += 1 }
+                    if retry_at.is_some() {
+                        report.retried += 1
+                    } else {
+                        report.given_up += 1
+                    }
                 }
             }
         }
@@ -162,9 +181,12 @@ impl MailSignal {
 pub async fn run_worker(db: Db, transport: Transport, signal: MailSignal) {
     loop {
         let (db, transport) = (db.clone(), transport.clone());
-        let outcome = rocket::tokio::task::spawn_blocking(move || deliver_due(&db, &transport)).await;
+        let outcome =
+            rocket::tokio::task::spawn_blocking(move || deliver_due(&db, &transport)).await;
         match outcome {
-            Ok(Ok(report)) if report != DeliveryReport::default() => tracing::debug!(?report, "mail outbox"),
+            Ok(Ok(report)) if report != DeliveryReport::default() => {
+                tracing::debug!(?report, "mail outbox")
+            }
             Ok(Ok(_)) => {}
             Ok(Err(e)) => tracing::error!("mail outbox: {e}"),
             Err(e) => tracing::error!("mail outbox: {}", ApiError::from(e)),

@@ -39,8 +39,14 @@ fn start(dir: &std::path::Path) -> Server {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn server");
-    let stderr = child.stderr.take().expect("stderr");
+    let stderr = child.stderr.take();
     let (tx, rx) = std::sync::mpsc::channel();
+    let mut server = Server {
+        child,
+        addr: String::new(),
+        log: rx,
+    };
+    let stderr = stderr.expect("stderr");
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if tx.send(line).is_err() {
@@ -50,10 +56,13 @@ fn start(dir: &std::path::Path) -> Server {
     });
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let line = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())).expect("server announced its address");
+        let line = server
+            .log
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("server announced its address");
         if let Some(rest) = line.split("recofinement listening on http://").nth(1) {
-            let addr = rest.split_whitespace().next().unwrap().to_owned();
-            return Server { child, addr, log: rx };
+            server.addr = rest.split_whitespace().next().unwrap().to_owned();
+            return server;
         }
     }
 }
@@ -78,11 +87,24 @@ fn serve_answers_over_tcp_and_persists_to_the_file() {
     )
     .unwrap();
     assert_eq!(register.status, 201, "{}", register.body);
-    assert_eq!(register.header("access-control-allow-origin"), Some("http://localhost:4200"));
-    let token = serde_json::from_str::<Value>(&register.body).unwrap()["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        register.header("access-control-allow-origin"),
+        Some("http://localhost:4200")
+    );
+    let token = serde_json::from_str::<Value>(&register.body).unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     let auth = format!("Bearer {token}");
-    let export = tcp::request(&server.addr, "GET", "/api/user/export", &[("Authorization", &auth)], None).unwrap();
+    let export = tcp::request(
+        &server.addr,
+        "GET",
+        "/api/user/export",
+        &[("Authorization", &auth)],
+        None,
+    )
+    .unwrap();
     assert_eq!(export.status, 200);
 
     let docs = tcp::request(&server.addr, "GET", "/api/", &[], None).unwrap();
@@ -102,14 +124,25 @@ fn serve_answers_over_tcp_and_persists_to_the_file() {
     drop(server);
     // The data is in the file; the secret sits beside it with mode 0600.
     let conn = rusqlite::Connection::open(dir.path().join("live.db")).unwrap();
-    let users: i64 = conn.query_row(r#"SELECT count(*) FROM "user""#, [], |r| r.get(0)).unwrap();
+    let users: i64 = conn
+        .query_row(r#"SELECT count(*) FROM "user""#, [], |r| r.get(0))
+        .unwrap();
     assert_eq!(users, 1);
-    let sent: i64 = conn.query_row("SELECT count(*) FROM mail_outbox WHERE sent_at IS NOT NULL", [], |r| r.get(0)).unwrap();
+    let sent: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM mail_outbox WHERE sent_at IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
     assert_eq!(sent, 1);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.path().join("live.db.secret")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(dir.path().join("live.db.secret"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 }
@@ -119,13 +152,31 @@ fn a_token_survives_a_restart_because_the_secret_is_kept() {
     let dir = tempfile::tempdir().unwrap();
     let token = {
         let server = start(dir.path());
-        let reply = tcp::request(&server.addr, "POST", "/api/auth/register", &[],
-            Some(r#"{"email": "alice@example.com", "username": "alice", "password": "Azerty123!"}"#)).unwrap();
-        serde_json::from_str::<Value>(&reply.body).unwrap()["access_token"].as_str().unwrap().to_owned()
+        let reply = tcp::request(
+            &server.addr,
+            "POST",
+            "/api/auth/register",
+            &[],
+            Some(
+                r#"{"email": "alice@example.com", "username": "alice", "password": "Azerty123!"}"#,
+            ),
+        )
+        .unwrap();
+        serde_json::from_str::<Value>(&reply.body).unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     };
     let server = start(dir.path());
     let auth = format!("Bearer {token}");
-    let reply = tcp::request(&server.addr, "GET", "/api/user/genre", &[("Authorization", &auth)], None).unwrap();
+    let reply = tcp::request(
+        &server.addr,
+        "GET",
+        "/api/user/genre",
+        &[("Authorization", &auth)],
+        None,
+    )
+    .unwrap();
     assert_eq!(reply.status, 200, "{}", reply.body);
 }
 
@@ -133,18 +184,37 @@ fn a_token_survives_a_restart_because_the_secret_is_kept() {
 fn migrate_creates_then_reports_a_current_schema() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("m.db");
-    let first = Command::new(BIN).arg("--database").arg(&db).arg("migrate").output().unwrap();
-    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let first = Command::new(BIN)
+        .arg("--database")
+        .arg(&db)
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
     let out = String::from_utf8_lossy(&first.stdout);
-    assert!(out.contains("applied V1__reference_schema") && out.contains("schema now at version"), "{out}");
-    let again = Command::new(BIN).arg("--database").arg(&db).arg("migrate").output().unwrap();
+    assert!(
+        out.contains("applied V1__reference_schema") && out.contains("schema now at version"),
+        "{out}"
+    );
+    let again = Command::new(BIN)
+        .arg("--database")
+        .arg(&db)
+        .arg("migrate")
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&again.stdout).contains("schema is current"));
     let conn = rusqlite::Connection::open(&db).unwrap();
     let tables: i64 = conn
         .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT IN ('refinery_schema_history', 'mail_outbox')", [], |r| r.get(0))
         .unwrap();
     assert_eq!(tables, 58, "the reference's 58 tables");
-    let permissions: i64 = conn.query_row("SELECT count(*) FROM permission", [], |r| r.get(0)).unwrap();
+    let permissions: i64 = conn
+        .query_row("SELECT count(*) FROM permission", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(permissions, 9);
 }
 
@@ -152,22 +222,42 @@ fn migrate_creates_then_reports_a_current_schema() {
 fn a_file_that_is_not_sqlite_is_refused_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
     let bogus = dir.path().join("notes.txt");
-    std::fs::write(&bogus, "these are not the droids you are looking for, this is plain text".repeat(100)).unwrap();
+    std::fs::write(
+        &bogus,
+        "these are not the droids you are looking for, this is plain text".repeat(100),
+    )
+    .unwrap();
     for command in ["migrate", "serve"] {
-        let output = Command::new(BIN).arg("--database").arg(&bogus).arg(command).env("ROCKET_PORT", "0").output().unwrap();
+        let output = Command::new(BIN)
+            .arg("--database")
+            .arg(&bogus)
+            .arg(command)
+            .env("ROCKET_PORT", "0")
+            .output()
+            .unwrap();
         assert!(!output.status.success());
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(stderr.contains("error:") && stderr.contains("not"), "{command}: {stderr}");
+        assert!(
+            stderr.contains("error:") && stderr.contains("not"),
+            "{command}: {stderr}"
+        );
     }
 }
 
 #[test]
 fn every_command_explains_itself() {
-    for args in [vec!["--help"], vec!["serve", "--help"], vec!["migrate", "--help"]] {
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["migrate", "--help"],
+    ] {
         let output = Command::new(BIN).args(&args).output().unwrap();
         assert!(output.status.success(), "{args:?}");
         let text = String::from_utf8_lossy(&output.stdout);
-        assert!(text.contains("--database") && text.contains("RECOFINEMENT_DATABASE"), "{args:?}: {text}");
+        assert!(
+            text.contains("--database") && text.contains("RECOFINEMENT_DATABASE"),
+            "{args:?}: {text}"
+        );
     }
     let unknown = Command::new(BIN).arg("frobnicate").output().unwrap();
     assert!(!unknown.status.success());

@@ -5,20 +5,31 @@ mod common;
 
 use common::TestApp;
 use rocket::http::{Header, Method};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 #[test]
 fn unknown_urls_and_wrong_methods_answer_json() {
     let app = TestApp::new();
     let reply = app.raw("GET", "/nowhere", None, None, None);
-    reply.expect(404, json!({"status": false, "message": "Resource not found"}));
+    reply.expect(
+        404,
+        json!({"status": false, "message": "Resource not found"}),
+    );
     assert_eq!(reply.content_type.as_deref(), Some("application/json"));
-    app.raw("GET", "/api/auth/login", None, None, None)
-        .expect(405, json!({"message": "The method is not allowed for the requested URL."}));
-    app.raw("POST", "/api/user/genre", None, None, None)
-        .expect(405, json!({"message": "The method is not allowed for the requested URL."}));
+    app.raw("GET", "/api/auth/login", None, None, None).expect(
+        405,
+        json!({"message": "The method is not allowed for the requested URL."}),
+    );
+    app.raw("POST", "/api/user/genre", None, None, None).expect(
+        405,
+        json!({"message": "The method is not allowed for the requested URL."}),
+    );
     // Exact routes: a trailing slash is another URL.
-    app.raw("POST", "/api/auth/login/", None, None, None).expect(404, json!({"status": false, "message": "Resource not found"}));
+    app.raw("POST", "/api/auth/login/", None, None, None)
+        .expect(
+            404,
+            json!({"status": false, "message": "Resource not found"}),
+        );
 }
 
 #[test]
@@ -30,21 +41,44 @@ fn cors_echoes_the_origin_or_allows_all() {
     let mut request = app.client.get("/api/health");
     request.add_header(Header::new("Origin", "http://localhost:4200"));
     let response = request.dispatch();
-    assert_eq!(response.headers().get_one("Access-Control-Allow-Origin"), Some("http://localhost:4200"));
+    assert_eq!(
+        response.headers().get_one("Access-Control-Allow-Origin"),
+        Some("http://localhost:4200")
+    );
     assert_eq!(response.headers().get_one("Vary"), Some("Origin"));
-    assert_eq!(response.headers().get_one("Access-Control-Allow-Credentials"), None);
+    assert_eq!(
+        response
+            .headers()
+            .get_one("Access-Control-Allow-Credentials"),
+        None
+    );
 
     let mut preflight = app.client.req(Method::Options, "/api/user/genre/3");
     preflight.add_header(Header::new("Origin", "http://localhost:4200"));
     preflight.add_header(Header::new("Access-Control-Request-Method", "PUT"));
-    preflight.add_header(Header::new("Access-Control-Request-Headers", "authorization, content-type"));
+    preflight.add_header(Header::new(
+        "Access-Control-Request-Headers",
+        "authorization, content-type",
+    ));
     let response = preflight.dispatch();
     assert_eq!(response.status().code, 200);
     let headers = response.headers();
-    assert_eq!(headers.get_one("Access-Control-Allow-Origin"), Some("http://localhost:4200"));
-    assert_eq!(headers.get_one("Access-Control-Allow-Methods"), Some("DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT"));
-    let allowed = headers.get_one("Access-Control-Allow-Headers").unwrap_or_default().to_lowercase();
-    assert!(allowed.contains("authorization") && allowed.contains("content-type"), "{allowed}");
+    assert_eq!(
+        headers.get_one("Access-Control-Allow-Origin"),
+        Some("http://localhost:4200")
+    );
+    assert_eq!(
+        headers.get_one("Access-Control-Allow-Methods"),
+        Some("DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT")
+    );
+    let allowed = headers
+        .get_one("Access-Control-Allow-Headers")
+        .unwrap_or_default()
+        .to_lowercase();
+    assert!(
+        allowed.contains("authorization") && allowed.contains("content-type"),
+        "{allowed}"
+    );
     assert_eq!(response.into_string().unwrap_or_default(), "");
 }
 
@@ -52,17 +86,24 @@ fn cors_echoes_the_origin_or_allows_all() {
 fn health_reports_the_schema_version() {
     let app = TestApp::new();
     let version = app.count("SELECT max(version) FROM refinery_schema_history");
-    app.raw("GET", "/api/health", None, None, None)
-        .expect(200, json!({"status": true, "message": "The server is up", "schema_version": version}));
+    app.raw("GET", "/api/health", None, None, None).expect(
+        200,
+        json!({"status": true, "message": "The server is up", "schema_version": version}),
+    );
 }
 
 #[test]
 fn health_answers_503_when_the_database_is_gone() {
     let app = TestApp::new();
     // Make every query fail: drop the table health reads, on the same file.
-    app.db().execute_batch("DROP TABLE refinery_schema_history").unwrap();
+    app.db()
+        .execute_batch("DROP TABLE refinery_schema_history")
+        .unwrap();
     let reply = app.raw("GET", "/api/health", None, None, None);
-    reply.expect(503, json!({"status": false, "message": "The database is not available."}));
+    reply.expect(
+        503,
+        json!({"status": false, "message": "The database is not available."}),
+    );
 }
 
 #[test]
@@ -71,7 +112,10 @@ fn swagger_ui_is_served_from_the_binary() {
     for path in ["/api/", "/api"] {
         let page = app.raw("GET", path, None, None, None);
         assert_eq!(page.status.code, 200);
-        assert_eq!(page.content_type.as_deref(), Some("text/html; charset=utf-8"));
+        assert_eq!(
+            page.content_type.as_deref(),
+            Some("text/html; charset=utf-8")
+        );
         assert!(page.text.contains("/swaggerui/swagger-ui-bundle.js"));
     }
     let bundle = app.raw("GET", "/swaggerui/swagger-ui-bundle.js", None, None, None);
@@ -80,17 +124,24 @@ fn swagger_ui_is_served_from_the_binary() {
     assert!(bundle.content_type.unwrap().contains("javascript"));
     let init = app.raw("GET", "/swaggerui/init.js", None, None, None);
     assert!(init.text.contains("/api/swagger.json"));
-    assert_eq!(app.raw("GET", "/swaggerui/../Cargo.toml", None, None, None).status.code, 404);
+    assert_eq!(
+        app.raw("GET", "/swaggerui/../Cargo.toml", None, None, None)
+            .status
+            .code,
+        404
+    );
 }
 
 /// `/api/user/<uuid>` → `/api/user/{uuid}`; the query part is not part of the path.
 fn openapi_path(rocket_uri: &str) -> String {
     let path = rocket_uri.split('?').next().unwrap_or(rocket_uri);
     path.split('/')
-        .map(|segment| match segment.strip_prefix('<').and_then(|s| s.strip_suffix('>')) {
-            Some(name) => format!("{{{}}}", name.trim_end_matches("..")),
-            None => segment.to_owned(),
-        })
+        .map(
+            |segment| match segment.strip_prefix('<').and_then(|s| s.strip_suffix('>')) {
+                Some(name) => format!("{{{}}}", name.trim_end_matches("..")),
+                None => segment.to_owned(),
+            },
+        )
         .collect::<Vec<_>>()
         .join("/")
 }
@@ -106,7 +157,12 @@ fn the_openapi_document_covers_exactly_the_routes() {
         .as_object()
         .unwrap()
         .iter()
-        .flat_map(|(path, ops)| ops.as_object().unwrap().keys().map(move |m| (m.to_uppercase(), path.clone())))
+        .flat_map(|(path, ops)| {
+            ops.as_object()
+                .unwrap()
+                .keys()
+                .map(move |m| (m.to_uppercase(), path.clone()))
+        })
         .collect();
 
     let served: std::collections::BTreeSet<(String, String)> = app
@@ -117,7 +173,11 @@ fn the_openapi_document_covers_exactly_the_routes() {
         .map(|r| {
             let path = openapi_path(&r.uri.to_string());
             // Rocket lists `/api/` as `/api`; the document uses the reference's `/api/`.
-            let path = if path == "/api" { "/api/".to_owned() } else { path };
+            let path = if path == "/api" {
+                "/api/".to_owned()
+            } else {
+                path
+            };
             (r.method.as_str().to_owned(), path)
         })
         .collect();
@@ -126,9 +186,17 @@ fn the_openapi_document_covers_exactly_the_routes() {
     // Every operation says what it answers; protected ones name the bearer scheme.
     for (path, ops) in doc["paths"].as_object().unwrap() {
         for (method, op) in ops.as_object().unwrap() {
-            assert!(op["responses"].as_object().is_some_and(|r| !r.is_empty()), "{method} {path}");
-            let public = path.starts_with("/api/auth/") && path != "/api/auth/logout" || !path.starts_with("/api/auth") && !path.starts_with("/api/user");
-            assert_eq!(op.get("security").is_some(), !public, "{method} {path} security");
+            assert!(
+                op["responses"].as_object().is_some_and(|r| !r.is_empty()),
+                "{method} {path}"
+            );
+            let public = path.starts_with("/api/auth/") && path != "/api/auth/logout"
+                || !path.starts_with("/api/auth") && !path.starts_with("/api/user");
+            assert_eq!(
+                op.get("security").is_some(),
+                !public,
+                "{method} {path} security"
+            );
         }
     }
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());

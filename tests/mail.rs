@@ -1,9 +1,9 @@
 //! The mail outbox and its delivery: through a real (fake, local) SMTP server, with retries and
 //! backoff when the server is unreachable.
 
-use recofinement::db::mail::{self as outbox, MailKind};
 use recofinement::db::Db;
-use recofinement::mail::{self, DeliveryReport, Transport, MAX_ATTEMPTS};
+use recofinement::db::mail::{self as outbox, MailKind};
+use recofinement::mail::{self, DeliveryReport, MAX_ATTEMPTS, Transport};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::sync::mpsc;
@@ -55,8 +55,16 @@ fn fake_smtp() -> (String, mpsc::Receiver<String>) {
 
 fn queue(db: &Db) {
     let conn = db.connection().unwrap();
-    outbox::enqueue(&conn, &mail::welcome("http://front", "alice@example.com", "alice")).unwrap();
-    outbox::enqueue(&conn, &mail::password_reset("http://front", "bob@example.com", "bob", "TOKEN123")).unwrap();
+    outbox::enqueue(
+        &conn,
+        &mail::welcome("http://front", "alice@example.com", "alice"),
+    )
+    .unwrap();
+    outbox::enqueue(
+        &conn,
+        &mail::password_reset("http://front", "bob@example.com", "bob", "TOKEN123"),
+    )
+    .unwrap();
 }
 
 #[test]
@@ -65,20 +73,48 @@ fn queued_mails_are_delivered_over_smtp_once() {
     let db = Db::open(&dir.path().join("mail.db")).unwrap();
     queue(&db);
     let (addr, received) = fake_smtp();
-    let transport = Transport::from_settings(Some(&format!("smtp://{addr}")), "RecoFinement <noreply@example.com>").unwrap();
+    let transport = Transport::from_settings(
+        Some(&format!("smtp://{addr}")),
+        "RecoFinement <noreply@example.com>",
+    )
+    .unwrap();
 
     let report = mail::deliver_due(&db, &transport).unwrap();
-    assert_eq!(report, DeliveryReport { sent: 2, retried: 0, given_up: 0 });
+    assert_eq!(
+        report,
+        DeliveryReport {
+            sent: 2,
+            retried: 0,
+            given_up: 0
+        }
+    );
     let first = received.recv().unwrap();
     let second = received.recv().unwrap();
-    assert!(first.contains("To: alice <alice@example.com>") && first.contains("Subject: Welcome to RecoFinement"), "{first}");
-    assert!(second.contains("http://front/app/reset/TOKEN123"), "{second}");
+    assert!(
+        first.contains("To: alice <alice@example.com>")
+            && first.contains("Subject: Welcome to RecoFinement"),
+        "{first}"
+    );
+    assert!(
+        second.contains("http://front/app/reset/TOKEN123"),
+        "{second}"
+    );
     assert!(second.contains("From: RecoFinement <noreply@example.com>"));
 
     // Nothing is sent twice.
-    assert_eq!(mail::deliver_due(&db, &transport).unwrap(), DeliveryReport::default());
-    let sent: i64 = db.connection().unwrap()
-        .query_row("SELECT count(*) FROM mail_outbox WHERE sent_at IS NOT NULL AND attempts = 1", [], |r| r.get(0)).unwrap();
+    assert_eq!(
+        mail::deliver_due(&db, &transport).unwrap(),
+        DeliveryReport::default()
+    );
+    let sent: i64 = db
+        .connection()
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM mail_outbox WHERE sent_at IS NOT NULL AND attempts = 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
     assert_eq!(sent, 2);
 }
 
@@ -88,11 +124,26 @@ fn an_unreachable_server_means_retries_with_backoff_then_giving_up() {
     let db = Db::open(&dir.path().join("mail.db")).unwrap();
     queue(&db);
     // A port nobody listens on.
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let transport = Transport::from_settings(Some(&format!("smtp://127.0.0.1:{port}")), "noreply@example.com").unwrap();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let transport = Transport::from_settings(
+        Some(&format!("smtp://127.0.0.1:{port}")),
+        "noreply@example.com",
+    )
+    .unwrap();
 
     let report = mail::deliver_due(&db, &transport).unwrap();
-    assert_eq!(report, DeliveryReport { sent: 0, retried: 2, given_up: 0 });
+    assert_eq!(
+        report,
+        DeliveryReport {
+            sent: 0,
+            retried: 2,
+            given_up: 0
+        }
+    );
     let conn = db.connection().unwrap();
     let (attempts, error, later): (i64, Option<String>, bool) = conn
         .query_row(
@@ -105,17 +156,28 @@ fn an_unreachable_server_means_retries_with_backoff_then_giving_up() {
     assert!(error.is_some());
     assert!(later, "the next attempt is scheduled later");
     // Not due yet: nothing happens.
-    assert_eq!(mail::deliver_due(&db, &transport).unwrap(), DeliveryReport::default());
+    assert_eq!(
+        mail::deliver_due(&db, &transport).unwrap(),
+        DeliveryReport::default()
+    );
 
     // Make every retry due at once until the mails are given up.
     let mut given_up = 0;
     for _ in 1..MAX_ATTEMPTS {
-        conn.execute("UPDATE mail_outbox SET next_attempt_at = '2000-01-01 00:00:00'", []).unwrap();
+        conn.execute(
+            "UPDATE mail_outbox SET next_attempt_at = '2000-01-01 00:00:00'",
+            [],
+        )
+        .unwrap();
         given_up += mail::deliver_due(&db, &transport).unwrap().given_up;
     }
     assert_eq!(given_up, 2);
     let failed: i64 = conn
-        .query_row("SELECT count(*) FROM mail_outbox WHERE failed_at IS NOT NULL AND attempts = ?1", [MAX_ATTEMPTS], |r| r.get(0))
+        .query_row(
+            "SELECT count(*) FROM mail_outbox WHERE failed_at IS NOT NULL AND attempts = ?1",
+            [MAX_ATTEMPTS],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(failed, 2);
 }
@@ -126,10 +188,19 @@ fn without_smtp_mails_are_logged_and_marked_sent() {
     let db = Db::open(&dir.path().join("mail.db")).unwrap();
     queue(&db);
     assert_eq!(mail::deliver_due(&db, &Transport::Log).unwrap().sent, 2);
-    let kinds: Vec<String> = db.connection().unwrap()
-        .prepare("SELECT kind FROM mail_outbox WHERE sent_at IS NOT NULL ORDER BY id").unwrap()
-        .query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap();
-    assert_eq!(kinds, vec![MailKind::Welcome.as_str(), MailKind::PasswordReset.as_str()]);
+    let kinds: Vec<String> = db
+        .connection()
+        .unwrap()
+        .prepare("SELECT kind FROM mail_outbox WHERE sent_at IS NOT NULL ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        kinds,
+        vec![MailKind::Welcome.as_str(), MailKind::PasswordReset.as_str()]
+    );
 }
 
 #[test]

@@ -4,50 +4,124 @@
 
 mod common;
 
-use common::{ghost_uuid, TestApp};
+use common::{TestApp, ghost_uuid};
 use rocket::http::ContentType;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 /// Routes that take a JSON body: (method, path, a valid body to mutate).
 fn body_routes(app: &TestApp, uuid: &str, token: &str) -> Vec<(&'static str, String, Value)> {
     let _ = app;
     vec![
-        ("POST", "/api/auth/login".into(), json!({"email": "alice@example.com", "password": "Azerty123!"})),
-        ("POST", "/api/auth/register".into(), json!({"email": "new@example.com", "username": "newbie", "password": "Azerty123!"})),
-        ("POST", "/api/auth/forget".into(), json!({"email": "alice@example.com"})),
-        ("POST", "/api/auth/reset".into(), json!({"reset_password_token": token, "password": "Azerty123!"})),
-        ("PATCH", format!("/api/user/{uuid}"), json!({"username": "renamed"})),
+        (
+            "POST",
+            "/api/auth/login".into(),
+            json!({"email": "alice@example.com", "password": "Azerty123!"}),
+        ),
+        (
+            "POST",
+            "/api/auth/register".into(),
+            json!({"email": "new@example.com", "username": "newbie", "password": "Azerty123!"}),
+        ),
+        (
+            "POST",
+            "/api/auth/forget".into(),
+            json!({"email": "alice@example.com"}),
+        ),
+        (
+            "POST",
+            "/api/auth/reset".into(),
+            json!({"reset_password_token": token, "password": "Azerty123!"}),
+        ),
+        (
+            "PATCH",
+            format!("/api/user/{uuid}"),
+            json!({"username": "renamed"}),
+        ),
     ]
 }
 
 fn bad_bodies(valid: &Value) -> Vec<(String, Vec<u8>, Option<ContentType>)> {
     let object = valid.as_object().unwrap();
     let mut cases: Vec<(String, Vec<u8>, Option<ContentType>)> = vec![
-        ("truncated JSON".into(), b"{\"email\": \"a".to_vec(), Some(ContentType::JSON)),
-        ("empty JSON body".into(), Vec::new(), Some(ContentType::JSON)),
-        ("non-UTF-8".into(), b"{\"email\": \"\xff\xfe\"}".to_vec(), Some(ContentType::JSON)),
-        ("raw binary".into(), vec![0, 159, 146, 150, 255], Some(ContentType::Binary)),
-        ("JSON array".into(), b"[1, 2]".to_vec(), Some(ContentType::JSON)),
-        ("JSON string".into(), b"\"hello\"".to_vec(), Some(ContentType::JSON)),
-        ("form body".into(), b"email=a%40b.co".to_vec(), Some(ContentType::Form)),
-        ("over the size limit".into(), format!("{{\"email\": \"{}\"}}", "a".repeat(1_100_000)).into_bytes(), Some(ContentType::JSON)),
+        (
+            "truncated JSON".into(),
+            b"{\"email\": \"a".to_vec(),
+            Some(ContentType::JSON),
+        ),
+        (
+            "empty JSON body".into(),
+            Vec::new(),
+            Some(ContentType::JSON),
+        ),
+        (
+            "non-UTF-8".into(),
+            b"{\"email\": \"\xff\xfe\"}".to_vec(),
+            Some(ContentType::JSON),
+        ),
+        (
+            "raw binary".into(),
+            vec![0, 159, 146, 150, 255],
+            Some(ContentType::Binary),
+        ),
+        (
+            "JSON array".into(),
+            b"[1, 2]".to_vec(),
+            Some(ContentType::JSON),
+        ),
+        (
+            "JSON string".into(),
+            b"\"hello\"".to_vec(),
+            Some(ContentType::JSON),
+        ),
+        (
+            "form body".into(),
+            b"email=a%40b.co".to_vec(),
+            Some(ContentType::Form),
+        ),
+        (
+            "over the size limit".into(),
+            format!("{{\"email\": \"{}\"}}", "a".repeat(1_100_000)).into_bytes(),
+            Some(ContentType::JSON),
+        ),
     ];
     for key in object.keys() {
-        for (label, wrong) in [("number", json!(12)), ("null", Value::Null), ("array", json!(["x"])), ("object", json!({"a": 1})), ("bool", json!(true))] {
+        for (label, wrong) in [
+            ("number", json!(12)),
+            ("null", Value::Null),
+            ("array", json!(["x"])),
+            ("object", json!({"a": 1})),
+            ("bool", json!(true)),
+        ] {
             let mut body = valid.clone();
             body[key] = wrong;
-            cases.push((format!("{key} as {label}"), body.to_string().into_bytes(), Some(ContentType::JSON)));
+            cases.push((
+                format!("{key} as {label}"),
+                body.to_string().into_bytes(),
+                Some(ContentType::JSON),
+            ));
         }
         let mut huge = valid.clone();
         huge[key] = json!("Aa1!".repeat(100_000));
-        cases.push((format!("huge {key}"), huge.to_string().into_bytes(), Some(ContentType::JSON)));
+        cases.push((
+            format!("huge {key}"),
+            huge.to_string().into_bytes(),
+            Some(ContentType::JSON),
+        ));
         let mut unicode = valid.clone();
         unicode[key] = json!("ünïcödé\u{0}\u{202e}😀");
-        cases.push((format!("odd unicode {key}"), unicode.to_string().into_bytes(), Some(ContentType::JSON)));
+        cases.push((
+            format!("odd unicode {key}"),
+            unicode.to_string().into_bytes(),
+            Some(ContentType::JSON),
+        ));
     }
     let mut unknown = valid.clone();
     unknown["is_admin"] = json!(true);
-    cases.push(("unknown key".into(), unknown.to_string().into_bytes(), Some(ContentType::JSON)));
+    cases.push((
+        "unknown key".into(),
+        unknown.to_string().into_bytes(),
+        Some(ContentType::JSON),
+    ));
     cases
 }
 
@@ -59,12 +133,29 @@ fn bad_bodies_get_a_4xx_envelope_and_change_nothing() {
     for (method, path, valid) in body_routes(&app, &alice.uuid, &alice.token) {
         for (label, bytes, content_type) in bad_bodies(&valid) {
             let before = app.fingerprint();
-            let reply = app.raw(method, &path, Some(&format!("Bearer {}", alice.token)), Some(&bytes), content_type);
+            let reply = app.raw(
+                method,
+                &path,
+                Some(&format!("Bearer {}", alice.token)),
+                Some(&bytes),
+                content_type,
+            );
             let code = reply.status.code;
-            assert!((400..500).contains(&code), "{method} {path} with {label}: {code} {}", reply.text);
+            assert!(
+                (400..500).contains(&code),
+                "{method} {path} with {label}: {code} {}",
+                reply.text
+            );
             let body = reply.json();
-            assert!(body.get("message").is_some() || body.get("msg").is_some(), "{method} {path} {label}: {body}");
-            assert_eq!(app.fingerprint(), before, "{method} {path} with {label} changed data");
+            assert!(
+                body.get("message").is_some() || body.get("msg").is_some(),
+                "{method} {path} {label}: {body}"
+            );
+            assert_eq!(
+                app.fingerprint(),
+                before,
+                "{method} {path} with {label} changed data"
+            );
             checked += 1;
         }
     }
@@ -95,17 +186,30 @@ fn bad_path_segments_and_queries_get_json_404s_and_change_nothing() {
     for (method, path) in cases {
         let reply = app.request(method, &path, Some(token), None);
         assert_eq!(reply.status.code, 404, "{method} {path}: {}", reply.text);
-        assert_eq!(reply.json(), json!({"status": false, "message": "Resource not found"}), "{method} {path}");
+        assert_eq!(
+            reply.json(),
+            json!({"status": false, "message": "Resource not found"}),
+            "{method} {path}"
+        );
     }
     // Odd queries are lenient, and long terms are just terms.
     // Invalid UTF-8 in a term decodes lossily, as Werkzeug's does, and simply matches nobody.
-    for path in ["/api/user/search/%FF", "/api/user/search/x?page=99999999999999999999", "/api/user/search/x?page=-5&page=3", &format!("/api/user/search/{long}?page={long}")] {
+    for path in [
+        "/api/user/search/%FF",
+        "/api/user/search/x?page=99999999999999999999",
+        "/api/user/search/x?page=-5&page=3",
+        &format!("/api/user/search/{long}?page={long}"),
+    ] {
         let reply = app.request("GET", path, Some(token), None);
         assert_eq!(reply.status.code, 200, "{path}: {}", reply.text);
     }
     // A ghost identity on routes that take no body.
     let ghost = app.token_for(&ghost_uuid(), &["modify_user_profil"]);
-    for (method, path) in [("DELETE", format!("/api/user/{}", alice.uuid)), ("PUT", "/api/user/preferences_defined".into()), ("PUT", "/api/user/genre/1".into())] {
+    for (method, path) in [
+        ("DELETE", format!("/api/user/{}", alice.uuid)),
+        ("PUT", "/api/user/preferences_defined".into()),
+        ("PUT", "/api/user/genre/1".into()),
+    ] {
         let code = app.request(method, &path, Some(&ghost), None).status.code;
         assert!((400..500).contains(&code), "{method} {path}: {code}");
     }

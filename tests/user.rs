@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{ghost_uuid, TestApp, PASSWORD};
+use common::{PASSWORD, TestApp, ghost_uuid};
 use rocket::http::Status;
 use serde_json::json;
 
@@ -44,7 +44,14 @@ fn get_user_returns_the_target_user_object() {
         }}),
     );
     // Upper-case UUID text is the same user.
-    assert_eq!(app.get(&format!("/api/user/{}", bob.uuid.to_uppercase()), &alice.token).status, Status::Ok);
+    assert_eq!(
+        app.get(
+            &format!("/api/user/{}", bob.uuid.to_uppercase()),
+            &alice.token
+        )
+        .status,
+        Status::Ok
+    );
 }
 
 #[test]
@@ -52,10 +59,15 @@ fn get_user_checks_target_then_caller() {
     let app = TestApp::new();
     let alice = app.register("alice@example.com", "alice");
     let ghost = app.token_for(&ghost_uuid(), &[]);
-    app.get(&format!("/api/user/{}", ghost_uuid()), &alice.token).expect(404, not_found());
-    app.get(&format!("/api/user/{}", alice.uuid), &ghost).expect(404, not_found());
+    app.get(&format!("/api/user/{}", ghost_uuid()), &alice.token)
+        .expect(404, not_found());
+    app.get(&format!("/api/user/{}", alice.uuid), &ghost)
+        .expect(404, not_found());
     // Not a UUID: no route.
-    app.get("/api/user/not-a-uuid", &alice.token).expect(404, json!({"status": false, "message": "Resource not found"}));
+    app.get("/api/user/not-a-uuid", &alice.token).expect(
+        404,
+        json!({"status": false, "message": "Resource not found"}),
+    );
 }
 
 #[test]
@@ -65,16 +77,43 @@ fn patch_user_updates_own_fields_only() {
     let bob = app.register("bob@example.com", "bob_b");
     let path = format!("/api/user/{}", alice.uuid);
 
-    app.request("PATCH", &path, Some(&alice.token), Some(&json!({"username": "alice2", "email": "alice2@example.com", "password": "NewPass1!"})))
-        .expect(201, json!({"status": true, "message": "User updated successfully"}));
-    assert_eq!(app.login("alice2@example.com", "NewPass1!").status, Status::Ok);
-    assert_eq!(app.login("alice@example.com", PASSWORD).status, Status::Unauthorized);
-    let name: String = app.db().query_row(r#"SELECT username FROM "user" WHERE uuid = ?1"#, [&alice.uuid], |r| r.get(0)).unwrap();
+    app.request(
+        "PATCH",
+        &path,
+        Some(&alice.token),
+        Some(
+            &json!({"username": "alice2", "email": "alice2@example.com", "password": "NewPass1!"}),
+        ),
+    )
+    .expect(
+        201,
+        json!({"status": true, "message": "User updated successfully"}),
+    );
+    assert_eq!(
+        app.login("alice2@example.com", "NewPass1!").status,
+        Status::Ok
+    );
+    assert_eq!(
+        app.login("alice@example.com", PASSWORD).status,
+        Status::Unauthorized
+    );
+    let name: String = app
+        .db()
+        .query_row(
+            r#"SELECT username FROM "user" WHERE uuid = ?1"#,
+            [&alice.uuid],
+            |r| r.get(0),
+        )
+        .unwrap();
     assert_eq!(name, "alice2");
 
     // {} changes nothing.
     let before = app.fingerprint();
-    app.request("PATCH", &path, Some(&alice.token), Some(&json!({}))).expect(201, json!({"status": true, "message": "User updated successfully"}));
+    app.request("PATCH", &path, Some(&alice.token), Some(&json!({})))
+        .expect(
+            201,
+            json!({"status": true, "message": "User updated successfully"}),
+        );
     assert_eq!(app.fingerprint(), before);
 
     // Taken e-mail: a clean 400, nothing changed (the reference answered 500).
@@ -82,16 +121,38 @@ fn patch_user_updates_own_fields_only() {
         .expect(400, json!({"status": false, "message": "Validation errors", "errors": ["Email is already being used."]}));
     assert_eq!(app.fingerprint(), before);
     // Keeping one's own address is fine.
-    assert_eq!(app.request("PATCH", &path, Some(&alice.token), Some(&json!({"email": "alice2@example.com"}))).status, Status::Created);
+    assert_eq!(
+        app.request(
+            "PATCH",
+            &path,
+            Some(&alice.token),
+            Some(&json!({"email": "alice2@example.com"}))
+        )
+        .status,
+        Status::Created
+    );
 
     // Layer B: update-password rules, unknown keys.
-    let reply = app.request("PATCH", &path, Some(&alice.token), Some(&json!({"password": "Abcdef1.", "role": "admin"})));
+    let reply = app.request(
+        "PATCH",
+        &path,
+        Some(&alice.token),
+        Some(&json!({"password": "Abcdef1.", "role": "admin"})),
+    );
     assert_eq!(reply.status, Status::BadRequest);
     assert_eq!(reply.json()["errors"].as_array().unwrap().len(), 2);
 
     // Someone else's account.
-    app.request("PATCH", &format!("/api/user/{}", bob.uuid), Some(&alice.token), Some(&json!({"username": "hacked"})))
-        .expect(403, json!({"status": false, "message": "Unable to update an account which is not your's"}));
+    app.request(
+        "PATCH",
+        &format!("/api/user/{}", bob.uuid),
+        Some(&alice.token),
+        Some(&json!({"username": "hacked"})),
+    )
+    .expect(
+        403,
+        json!({"status": false, "message": "Unable to update an account which is not your's"}),
+    );
 }
 
 #[test]
@@ -103,11 +164,26 @@ fn patch_and_delete_check_target_permission_caller_owner_in_that_order() {
     let ghost_perm = app.token_for(&ghost_uuid(), &["modify_user_profil"]);
     let alice_no_perm = app.token_for(&alice.uuid, &[]);
     let cases = [
-        ("PATCH", Some(json!({"username": "newname"})), "Unable to update an account which is not your's"),
-        ("DELETE", None, "Unable to delete an account which is not your's"),
+        (
+            "PATCH",
+            Some(json!({"username": "newname"})),
+            "Unable to update an account which is not your's",
+        ),
+        (
+            "DELETE",
+            None,
+            "Unable to delete an account which is not your's",
+        ),
     ];
     for (method, body, not_yours) in cases {
-        let on = |uuid: &str, token: &str| app.request(method, &format!("/api/user/{uuid}"), Some(token), body.as_ref());
+        let on = |uuid: &str, token: &str| {
+            app.request(
+                method,
+                &format!("/api/user/{uuid}"),
+                Some(token),
+                body.as_ref(),
+            )
+        };
         // 1. unknown target wins over everything.
         on(&ghost_uuid(), &ghost_no_perm).expect(404, not_found());
         // 2. then the permission, even for an unknown caller (the reference's tests assert this).
@@ -127,7 +203,12 @@ fn delete_user_cascades_and_leaves_tokens_useless() {
     let alice = app.register("alice@example.com", "alice");
     let bob = app.register("bob@example.com", "bob_b");
     let genre = app.add_genre("Drama", "MOVIE");
-    app.request("PUT", &format!("/api/user/genre/{genre}"), Some(&alice.token), None);
+    app.request(
+        "PUT",
+        &format!("/api/user/genre/{genre}"),
+        Some(&alice.token),
+        None,
+    );
     {
         let conn = app.db();
         conn.execute_batch(&format!(
@@ -145,9 +226,26 @@ fn delete_user_cascades_and_leaves_tokens_useless() {
         ))
         .unwrap();
     }
-    app.request("DELETE", &format!("/api/user/{}", alice.uuid), Some(&alice.token), None)
-        .expect(201, json!({"status": true, "message": "User account deleted successfully"}));
-    for table in ["user_role", "liked_genres", "meta_user_content", "\"group\"", "group_members", "recommended_content_for_group", "profile", "external_service"] {
+    app.request(
+        "DELETE",
+        &format!("/api/user/{}", alice.uuid),
+        Some(&alice.token),
+        None,
+    )
+    .expect(
+        201,
+        json!({"status": true, "message": "User account deleted successfully"}),
+    );
+    for table in [
+        "user_role",
+        "liked_genres",
+        "meta_user_content",
+        "\"group\"",
+        "group_members",
+        "recommended_content_for_group",
+        "profile",
+        "external_service",
+    ] {
         let left = if table == "user_role" {
             app.count("SELECT count(*) FROM user_role WHERE user_id NOT IN (SELECT user_id FROM \"user\")")
         } else {
@@ -155,8 +253,13 @@ fn delete_user_cascades_and_leaves_tokens_useless() {
         };
         assert_eq!(left, 0, "{table} after deleting its owner");
     }
-    assert_eq!(app.count("SELECT count(*) FROM content"), 1, "content is not the user's");
-    app.get("/api/user/genre", &alice.token).expect(404, not_found());
+    assert_eq!(
+        app.count("SELECT count(*) FROM content"),
+        1,
+        "content is not the user's"
+    );
+    app.get("/api/user/genre", &alice.token)
+        .expect(404, not_found());
     assert_eq!(app.get("/api/user/genre", &bob.token).status, Status::Ok);
 }
 
@@ -165,12 +268,39 @@ fn preferences_defined_is_set_once_and_for_all() {
     let app = TestApp::new();
     let alice = app.register("alice@example.com", "alice");
     let ok = json!({"status": true, "message": "User updated successfully"});
-    app.request("PUT", "/api/user/preferences_defined", Some(&alice.token), None).expect(201, ok.clone());
-    app.request("PUT", "/api/user/preferences_defined", Some(&alice.token), None).expect(201, ok);
-    assert_eq!(app.login("alice@example.com", PASSWORD).json()["user"]["preferences_defined"], true);
+    app.request(
+        "PUT",
+        "/api/user/preferences_defined",
+        Some(&alice.token),
+        None,
+    )
+    .expect(201, ok.clone());
+    app.request(
+        "PUT",
+        "/api/user/preferences_defined",
+        Some(&alice.token),
+        None,
+    )
+    .expect(201, ok);
+    assert_eq!(
+        app.login("alice@example.com", PASSWORD).json()["user"]["preferences_defined"],
+        true
+    );
     // Caller before permission.
-    app.request("PUT", "/api/user/preferences_defined", Some(&app.token_for(&ghost_uuid(), &[])), None).expect(404, not_found());
-    app.request("PUT", "/api/user/preferences_defined", Some(&app.token_for(&alice.uuid, &[])), None).expect(403, permission_missing());
+    app.request(
+        "PUT",
+        "/api/user/preferences_defined",
+        Some(&app.token_for(&ghost_uuid(), &[])),
+        None,
+    )
+    .expect(404, not_found());
+    app.request(
+        "PUT",
+        "/api/user/preferences_defined",
+        Some(&app.token_for(&alice.uuid, &[])),
+        None,
+    )
+    .expect(403, permission_missing());
 }
 
 #[test]
@@ -191,18 +321,42 @@ fn search_is_a_literal_case_insensitive_substring_match_paginated_by_24() {
     // Exact match first, then prefixes.
     assert_eq!(first["content"][0]["username"], "match");
     assert_eq!(first["content"][0]["role"], json!({}));
-    let second = app.get("/api/user/search/match?page=2", &alice.token).json();
+    let second = app
+        .get("/api/user/search/match?page=2", &alice.token)
+        .json();
     assert_eq!(second["number_of_elements"], 7);
-    let zero = app.get("/api/user/search/match?page=0", &alice.token).json();
-    assert_eq!((zero["number_of_elements"].clone(), zero["total_pages"].clone(), zero["page"].clone()), (json!(0), json!(2), json!(0)));
-    let past = app.get("/api/user/search/match?page=9", &alice.token).json();
+    let zero = app
+        .get("/api/user/search/match?page=0", &alice.token)
+        .json();
+    assert_eq!(
+        (
+            zero["number_of_elements"].clone(),
+            zero["total_pages"].clone(),
+            zero["page"].clone()
+        ),
+        (json!(0), json!(2), json!(0))
+    );
+    let past = app
+        .get("/api/user/search/match?page=9", &alice.token)
+        .json();
     assert_eq!(past["content"], json!([]));
     // Lenient page parsing.
-    assert_eq!(app.get("/api/user/search/match?page=abc", &alice.token).json()["page"], 1);
+    assert_eq!(
+        app.get("/api/user/search/match?page=abc", &alice.token)
+            .json()["page"],
+        1
+    );
     // `%` and `_` are literal characters.
-    assert_eq!(app.get("/api/user/search/%25", &alice.token).json()["total_pages"], 0);
-    assert_eq!(app.get("/api/user/search/h_0", &alice.token).json()["number_of_elements"], 10);
-    app.get("/api/user/search/x", &app.token_for(&ghost_uuid(), &[])).expect(404, not_found());
+    assert_eq!(
+        app.get("/api/user/search/%25", &alice.token).json()["total_pages"],
+        0
+    );
+    assert_eq!(
+        app.get("/api/user/search/h_0", &alice.token).json()["number_of_elements"],
+        10
+    );
+    app.get("/api/user/search/x", &app.token_for(&ghost_uuid(), &[]))
+        .expect(404, not_found());
 }
 
 #[test]
@@ -213,27 +367,80 @@ fn liked_genres_like_unlike_and_check_order() {
     let rock = app.add_genre("Rock", "TRACK");
     let liked = json!({"status": true, "message": "User liked this genre"});
 
-    app.get("/api/user/genre", &alice.token).expect(200, json!({"status": true, "message": "User liked genre sent", "content": []}));
-    app.request("PUT", &format!("/api/user/genre/{drama}"), Some(&alice.token), None).expect(201, liked.clone());
+    app.get("/api/user/genre", &alice.token).expect(
+        200,
+        json!({"status": true, "message": "User liked genre sent", "content": []}),
+    );
+    app.request(
+        "PUT",
+        &format!("/api/user/genre/{drama}"),
+        Some(&alice.token),
+        None,
+    )
+    .expect(201, liked.clone());
     // decisions F4: liking again is idempotent.
-    app.request("PUT", &format!("/api/user/genre/{drama}"), Some(&alice.token), None).expect(201, liked.clone());
-    app.request("PUT", &format!("/api/user/genre/{rock}"), Some(&alice.token), None).expect(201, liked.clone());
+    app.request(
+        "PUT",
+        &format!("/api/user/genre/{drama}"),
+        Some(&alice.token),
+        None,
+    )
+    .expect(201, liked.clone());
+    app.request(
+        "PUT",
+        &format!("/api/user/genre/{rock}"),
+        Some(&alice.token),
+        None,
+    )
+    .expect(201, liked.clone());
     app.get("/api/user/genre", &alice.token).expect(200, json!({"status": true, "message": "User liked genre sent", "content": [
         {"genre_id": drama, "name": "Drama", "count": 3}, {"genre_id": rock, "name": "Rock", "count": 3}]}));
 
-    app.request("DELETE", &format!("/api/user/genre/{rock}"), Some(&alice.token), None).expect(201, liked);
-    app.request("DELETE", &format!("/api/user/genre/{rock}"), Some(&alice.token), None)
-        .expect(400, json!({"status": false, "message": "You didn't like this genre"}));
+    app.request(
+        "DELETE",
+        &format!("/api/user/genre/{rock}"),
+        Some(&alice.token),
+        None,
+    )
+    .expect(201, liked);
+    app.request(
+        "DELETE",
+        &format!("/api/user/genre/{rock}"),
+        Some(&alice.token),
+        None,
+    )
+    .expect(
+        400,
+        json!({"status": false, "message": "You didn't like this genre"}),
+    );
     assert_eq!(app.count("SELECT count(*) FROM liked_genres"), 1);
 
     for method in ["PUT", "DELETE"] {
         let unknown_genre = format!("/api/user/genre/{}", rock + 100);
-        app.request(method, &unknown_genre, Some(&app.token_for(&ghost_uuid(), &[])), None).expect(404, not_found());
-        app.request(method, &unknown_genre, Some(&app.token_for(&alice.uuid, &[])), None).expect(403, permission_missing());
-        app.request(method, &unknown_genre, Some(&alice.token), None).expect(404, json!({"status": false, "message": "Genre not found!"}));
-        app.request(method, "/api/user/genre/-1", Some(&alice.token), None).expect(404, json!({"status": false, "message": "Resource not found"}));
+        app.request(
+            method,
+            &unknown_genre,
+            Some(&app.token_for(&ghost_uuid(), &[])),
+            None,
+        )
+        .expect(404, not_found());
+        app.request(
+            method,
+            &unknown_genre,
+            Some(&app.token_for(&alice.uuid, &[])),
+            None,
+        )
+        .expect(403, permission_missing());
+        app.request(method, &unknown_genre, Some(&alice.token), None)
+            .expect(404, json!({"status": false, "message": "Genre not found!"}));
+        app.request(method, "/api/user/genre/-1", Some(&alice.token), None)
+            .expect(
+                404,
+                json!({"status": false, "message": "Resource not found"}),
+            );
     }
-    app.get("/api/user/genre", &app.token_for(&ghost_uuid(), &[])).expect(404, not_found());
+    app.get("/api/user/genre", &app.token_for(&ghost_uuid(), &[]))
+        .expect(404, not_found());
 }
 
 #[test]
@@ -241,7 +448,12 @@ fn export_includes_metas_and_bad_recommendations() {
     let app = TestApp::new();
     let alice = app.register("alice@example.com", "alice");
     let drama = app.add_genre("Drama", "MOVIE");
-    app.request("PUT", &format!("/api/user/genre/{drama}"), Some(&alice.token), None);
+    app.request(
+        "PUT",
+        &format!("/api/user/genre/{drama}"),
+        Some(&alice.token),
+        None,
+    );
     app.db()
         .execute_batch(&format!(
             r#"INSERT INTO content (content_id, rating_count) VALUES (5, 1);
@@ -258,11 +470,21 @@ fn export_includes_metas_and_bad_recommendations() {
     let user = &body["user"];
     assert_eq!(user["uuid"], alice.uuid.as_str());
     assert_eq!(user["groups"], json!([]));
-    assert_eq!(user["liked_genres"], json!([{"genre_id": drama, "name": "Drama", "count": 3}]));
+    assert_eq!(
+        user["liked_genres"],
+        json!([{"genre_id": drama, "name": "Drama", "count": 3}])
+    );
     assert_eq!(user["linked_services"][0]["service_name"], "Spotify");
-    assert_eq!(user["meta_user_content"], json!([{
+    assert_eq!(
+        user["meta_user_content"],
+        json!([{
         "content_id": 5, "rating": 4, "last_rating_date": "2026-01-02T10:00:00.500000", "review_see_count": 2,
-        "last_review_see_date": null, "count": 1, "last_count_increment": null}]));
-    assert_eq!(user["bad_recommendations"], json!([{"content_id": 5, "reason_categorie": "genres", "reason": "Drama"}]));
-    app.get("/api/user/export", &app.token_for(&ghost_uuid(), &[])).expect(404, not_found());
+        "last_review_see_date": null, "count": 1, "last_count_increment": null}])
+    );
+    assert_eq!(
+        user["bad_recommendations"],
+        json!([{"content_id": 5, "reason_categorie": "genres", "reason": "Drama"}])
+    );
+    app.get("/api/user/export", &app.token_for(&ghost_uuid(), &[]))
+        .expect(404, not_found());
 }

@@ -1,24 +1,27 @@
 //! `/api/auth`: login, registration, logout, password forget/reset (api-reference.md 2.2).
 
-use super::body::{text, unknown_fields, Body, Field, Schema, Ty};
-use super::docs::{self, LoginReply};
-use super::reply::{to_value, Reply};
-use super::shapes::UserBase;
 use super::AppState;
-use crate::auth::jwt::RESET_TOKEN_SECONDS;
+use super::body::{Body, Field, Schema, Ty, text, unknown_fields};
+use super::docs::{self, LoginReply};
+use super::reply::{Reply, to_value};
+use super::shapes::UserBase;
 use crate::auth::Bearer;
+use crate::auth::jwt::RESET_TOKEN_SECONDS;
 use crate::db::{self, mail as outbox, tokens, users};
 use crate::error::{ApiError, ApiResult};
 use crate::mail;
 use crate::rules::{self, PasswordPolicy};
 use rocket::http::{ContentType, Status};
-use rocket::{post, routes, Route, State};
+use rocket::{Route, State, post, routes};
 
 pub fn routes() -> Vec<Route> {
     routes![login, register, logout, forget, reset]
 }
 
-static LOGIN: Schema = Schema(&[Field::required("email", Ty::String), Field::required("password", Ty::String)]);
+static LOGIN: Schema = Schema(&[
+    Field::required("email", Ty::String),
+    Field::required("password", Ty::String),
+]);
 static REGISTER: Schema = Schema(&[
     Field::required("email", Ty::String),
     Field::required("username", Ty::String),
@@ -31,7 +34,11 @@ static RESET: Schema = Schema(&[
 ]);
 
 fn reject(errors: Vec<String>) -> ApiResult<()> {
-    if errors.is_empty() { Ok(()) } else { Err(ApiError::Validation(errors)) }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Validation(errors))
+    }
 }
 
 fn email_taken() -> ApiError {
@@ -48,7 +55,10 @@ fn email_taken() -> ApiError {
 #[post("/login", data = "<body>")]
 async fn login(state: &State<AppState>, body: Body) -> ApiResult<Reply> {
     let input = body.validate(&LOGIN)?;
-    let (email, password) = (text(&input, "email").unwrap_or_default(), text(&input, "password").unwrap_or_default());
+    let (email, password) = (
+        text(&input, "email").unwrap_or_default(),
+        text(&input, "password").unwrap_or_default(),
+    );
     let mut errors = Vec::new();
     unknown_fields(&input, &LOGIN, &mut errors);
     rules::check_email(email, &mut errors);
@@ -56,18 +66,34 @@ async fn login(state: &State<AppState>, body: Body) -> ApiResult<Reply> {
     reject(errors)?;
 
     let email = email.to_owned();
-    let user = state.db.run(move |conn| Ok(users::find_by_email(conn, &email)?)).await?;
-    let matches = state.auth.hasher.verify(password.to_owned(), user.as_ref().map(|u| u.password_hash.clone())).await?;
+    let user = state
+        .db
+        .run(move |conn| Ok(users::find_by_email(conn, &email)?))
+        .await?;
+    let matches = state
+        .auth
+        .hasher
+        .verify(
+            password.to_owned(),
+            user.as_ref().map(|u| u.password_hash.clone()),
+        )
+        .await?;
     let Some(user) = user.filter(|_| matches) else {
         return Err(ApiError::unauthorized("Failed to log in."));
     };
     let user_id = user.user_id;
-    let permissions = state.db.run(move |conn| Ok(users::permissions(conn, user_id)?)).await?;
+    let permissions = state
+        .db
+        .run(move |conn| Ok(users::permissions(conn, user_id)?))
+        .await?;
     let token = state.auth.access_token(&user.uuid, &permissions)?;
     Ok(Reply::with(
         Status::Ok,
         "Successfully logged in.",
-        &[("user", to_value(&UserBase::from(&user))), ("access_token", token.into())],
+        &[
+            ("user", to_value(&UserBase::from(&user))),
+            ("access_token", token.into()),
+        ],
     ))
 }
 
@@ -91,7 +117,11 @@ async fn register(state: &State<AppState>, body: Body) -> ApiResult<Reply> {
     reject(errors)?;
 
     let probe = email.clone();
-    if state.db.run(move |conn| Ok(users::email_taken(conn, &probe, None)?)).await? {
+    if state
+        .db
+        .run(move |conn| Ok(users::email_taken(conn, &probe, None)?))
+        .await?
+    {
         return Err(email_taken());
     }
     let password_hash = state.auth.hasher.hash(password).await?;
@@ -100,14 +130,20 @@ async fn register(state: &State<AppState>, body: Body) -> ApiResult<Reply> {
     let (user, permissions) = state
         .db
         .run(move |conn| {
-            let tx = conn.transaction()?;
-            let new_user = users::NewUser { uuid: &uuid, email: &email, username: &username, password_hash: &password_hash };
+            let tx = db::write_transaction(conn)?;
+            let new_user = users::NewUser {
+                uuid: &uuid,
+                email: &email,
+                username: &username,
+                password_hash: &password_hash,
+            };
             // A concurrent registration may have taken the address since the check above.
             match users::insert(&tx, &new_user) {
                 Err(e) if db::is_unique_violation(&e) => return Err(email_taken()),
                 other => other?,
             };
-            let user = users::find_by_uuid(&tx, &uuid)?.ok_or_else(|| ApiError::internal("new user vanished"))?;
+            let user = users::find_by_uuid(&tx, &uuid)?
+                .ok_or_else(|| ApiError::internal("new user vanished"))?;
             users::attach_role(&tx, user.user_id, "user")?;
             outbox::enqueue(&tx, &mail::welcome(&front_url, &email, &username))?;
             let permissions = users::permissions(&tx, user.user_id)?;
@@ -120,7 +156,10 @@ async fn register(state: &State<AppState>, body: Body) -> ApiResult<Reply> {
     Ok(Reply::with(
         Status::Created,
         "User has been registered.",
-        &[("user", to_value(&UserBase::from(&user))), ("access_token", token.into())],
+        &[
+            ("user", to_value(&UserBase::from(&user))),
+            ("access_token", token.into()),
+        ],
     ))
 }
 
@@ -135,9 +174,15 @@ async fn register(state: &State<AppState>, body: Body) -> ApiResult<Reply> {
 async fn logout(state: &State<AppState>, bearer: Bearer) -> ApiResult<Reply> {
     let token = state.auth.verify(&bearer).await?;
     let Some(jti) = token.jti else {
-        return Err(ApiError::token(Status::UnprocessableEntity, "Missing claim: jti"));
+        return Err(ApiError::token(
+            Status::UnprocessableEntity,
+            "Missing claim: jti",
+        ));
     };
-    state.db.run(move |conn| Ok(tokens::revoke(conn, &jti)?)).await?;
+    state
+        .db
+        .run(move |conn| Ok(tokens::revoke(conn, &jti)?))
+        .await?;
     Ok(Reply::empty(Status::NoContent, ContentType::HTML))
 }
 
@@ -164,15 +209,23 @@ async fn forget(state: &State<AppState>, body: Body) -> ApiResult<Reply> {
     let found = state
         .db
         .run(move |conn| {
-            let Some(user) = users::find_by_email(conn, &lookup)? else { return Ok(None) };
+            let Some(user) = users::find_by_email(conn, &lookup)? else {
+                return Ok(None);
+            };
             let permissions = users::permissions(conn, user.user_id)?;
             Ok(Some((user, permissions)))
         })
         .await?;
     if let Some((user, permissions)) = found {
-        let token = state.auth.keys.issue(&user.uuid, &permissions, RESET_TOKEN_SECONDS)?;
+        let token = state
+            .auth
+            .keys
+            .issue(&user.uuid, &permissions, RESET_TOKEN_SECONDS)?;
         let reset_mail = mail::password_reset(&state.front_url, &email, &user.username, &token);
-        state.db.run(move |conn| Ok(outbox::enqueue(conn, &reset_mail)?)).await?;
+        state
+            .db
+            .run(move |conn| Ok(outbox::enqueue(conn, &reset_mail)?))
+            .await?;
         state.mail_signal.wake();
     }
     Ok(Reply::message(Status::Ok, FORGET_MESSAGE))
@@ -206,11 +259,15 @@ async fn reset(state: &State<AppState>, body: Body) -> ApiResult<Reply> {
         .await?
         .ok_or_else(|| ApiError::unauthorized("Invalid token."))?;
     let password_hash = state.auth.hasher.hash(password).await?;
-    let done_mail = mail::password_reset_done(&state.front_url, user.email.as_deref().unwrap_or_default(), &user.username);
+    let done_mail = mail::password_reset_done(
+        &state.front_url,
+        user.email.as_deref().unwrap_or_default(),
+        &user.username,
+    );
     state
         .db
         .run(move |conn| {
-            let tx = conn.transaction()?;
+            let tx = db::write_transaction(conn)?;
             users::set_password_hash(&tx, user.user_id, &password_hash)?;
             if !done_mail.recipient_email.is_empty() {
                 outbox::enqueue(&tx, &done_mail)?;

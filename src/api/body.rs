@@ -6,8 +6,8 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::util::pyjson;
-use rocket::data::{ByteUnit, Data, FromData, Outcome};
 use rocket::Request;
+use rocket::data::{ByteUnit, Data, FromData, Outcome};
 use serde_json::{Map, Value};
 
 /// Bodies over this size are refused with 413 (override with `limits.json` in Rocket's settings).
@@ -25,16 +25,20 @@ impl<'r> FromData<'r> for Body {
     type Error = std::convert::Infallible;
 
     async fn from_data(request: &'r Request<'_>, data: Data<'r>) -> Outcome<'r, Self> {
-        let is_json = request
-            .content_type()
-            .is_some_and(|ct| ct.is_json() || (ct.top() == "application" && ct.sub().as_str().ends_with("+json")));
+        let is_json = request.content_type().is_some_and(|ct| {
+            ct.is_json() || (ct.top() == "application" && ct.sub().as_str().ends_with("+json"))
+        });
         let limit = request.limits().get("json").unwrap_or(DEFAULT_LIMIT);
         let (bytes, too_large) = match data.open(limit).into_bytes().await {
             Ok(capped) if capped.is_complete() => (capped.into_inner(), None),
             Ok(_) => (Vec::new(), Some(limit.as_u64())),
             Err(_) => (Vec::new(), None),
         };
-        Outcome::Success(Body { is_json, bytes, too_large })
+        Outcome::Success(Body {
+            is_json,
+            bytes,
+            too_large,
+        })
     }
 }
 
@@ -106,10 +110,22 @@ pub struct Field {
 
 impl Field {
     pub const fn required(name: &'static str, ty: Ty) -> Field {
-        Field { name, ty, required: true, minimum: None, maximum: None }
+        Field {
+            name,
+            ty,
+            required: true,
+            minimum: None,
+            maximum: None,
+        }
     }
     pub const fn optional(name: &'static str, ty: Ty) -> Field {
-        Field { name, ty, required: false, minimum: None, maximum: None }
+        Field {
+            name,
+            ty,
+            required: false,
+            minimum: None,
+            maximum: None,
+        }
     }
     pub const fn min(mut self, bound: f64, text: &'static str) -> Field {
         self.minimum = Some((bound, text));
@@ -133,7 +149,11 @@ impl Schema {
             return Err(ApiError::PayloadInvalid(errors));
         };
         check_object(&object, self.0, "", &mut errors);
-        if errors.is_empty() { Ok(object) } else { Err(ApiError::PayloadInvalid(errors)) }
+        if errors.is_empty() {
+            Ok(object)
+        } else {
+            Err(ApiError::PayloadInvalid(errors))
+        }
     }
 
     pub fn fields(&self) -> impl Iterator<Item = &'static Field> {
@@ -142,18 +162,33 @@ impl Schema {
 }
 
 fn type_error(value: &Value, type_name: &str) -> Value {
-    Value::String(format!("{} is not of type '{type_name}'", pyjson::repr(value)))
+    Value::String(format!(
+        "{} is not of type '{type_name}'",
+        pyjson::repr(value)
+    ))
 }
 
 fn join(prefix: &str, key: &str) -> String {
-    if prefix.is_empty() { key.to_owned() } else { format!("{prefix}.{key}") }
+    if prefix.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{prefix}.{key}")
+    }
 }
 
-fn check_object(object: &Map<String, Value>, fields: &[Field], prefix: &str, errors: &mut Map<String, Value>) {
+fn check_object(
+    object: &Map<String, Value>,
+    fields: &[Field],
+    prefix: &str,
+    errors: &mut Map<String, Value>,
+) {
     for field in fields {
         match object.get(field.name) {
             None if field.required => {
-                errors.insert(join(prefix, field.name), Value::String(format!("'{}' is a required property", field.name)));
+                errors.insert(
+                    join(prefix, field.name),
+                    Value::String(format!("'{}' is a required property", field.name)),
+                );
             }
             None => {}
             Some(value) => check_value(value, field, &join(prefix, field.name), errors),
@@ -165,10 +200,22 @@ fn check_value(value: &Value, field: &Field, path: &str, errors: &mut Map<String
     check_typed(value, &field.ty, path, errors);
     if let (Some(number), true) = (value.as_f64(), field.ty.admits(value)) {
         if let Some((_, text)) = field.minimum.filter(|(bound, _)| number < *bound) {
-            errors.insert(path.into(), Value::String(format!("{} is less than the minimum of {text}", pyjson::repr(value))));
+            errors.insert(
+                path.into(),
+                Value::String(format!(
+                    "{} is less than the minimum of {text}",
+                    pyjson::repr(value)
+                )),
+            );
         }
         if let Some((_, text)) = field.maximum.filter(|(bound, _)| number > *bound) {
-            errors.insert(path.into(), Value::String(format!("{} is greater than the maximum of {text}", pyjson::repr(value))));
+            errors.insert(
+                path.into(),
+                Value::String(format!(
+                    "{} is greater than the maximum of {text}",
+                    pyjson::repr(value)
+                )),
+            );
         }
     }
 }
@@ -210,7 +257,9 @@ mod tests {
 
     static SCHEMA: Schema = Schema(&[
         Field::required("email", Ty::String),
-        Field::optional("rating", Ty::Integer).min(0.0, "0").max(5.0, "5"),
+        Field::optional("rating", Ty::Integer)
+            .min(0.0, "0")
+            .max(5.0, "5"),
         Field::optional("count", Ty::Number).min(0.0, "0.0"),
         Field::optional("genres", Ty::Array(&Ty::Integer)),
     ]);
@@ -224,8 +273,14 @@ mod tests {
 
     #[test]
     fn reports_every_violation_with_python_texts() {
-        assert_eq!(errors(Value::Null), json!({"": "None is not of type 'object'"}));
-        assert_eq!(errors(json!([1])), json!({"": "[1] is not of type 'object'"}));
+        assert_eq!(
+            errors(Value::Null),
+            json!({"": "None is not of type 'object'"})
+        );
+        assert_eq!(
+            errors(json!([1])),
+            json!({"": "[1] is not of type 'object'"})
+        );
         assert_eq!(
             errors(json!({"rating": 6, "count": -1, "genres": [1, "2", 3.0]})),
             json!({
@@ -236,10 +291,13 @@ mod tests {
                 "genres.2": "3.0 is not of type 'integer'",
             })
         );
-        assert_eq!(errors(json!({"email": 5, "rating": true})), json!({
-            "email": "5 is not of type 'string'",
-            "rating": "True is not of type 'integer'",
-        }));
+        assert_eq!(
+            errors(json!({"email": 5, "rating": true})),
+            json!({
+                "email": "5 is not of type 'string'",
+                "rating": "True is not of type 'integer'",
+            })
+        );
         assert!(SCHEMA.check(json!({"email": "a", "extra": null})).is_ok());
     }
 }

@@ -1,10 +1,10 @@
 //! Errors raised outside the handlers, answered in JSON (decisions F13): unknown URL → 404, known URL
 //! with another method → 405, anything unhandled → 500.
 
-use super::params::{is_canonical_uuid, IntId};
+use super::params::{IntId, is_canonical_uuid};
 use crate::error::ApiError;
 use rocket::http::{Method, Status};
-use rocket::{catch, catchers, Catcher, Request};
+use rocket::{Catcher, Request, catch, catchers};
 
 pub fn catchers() -> Vec<Catcher> {
     catchers![default_catcher]
@@ -22,8 +22,14 @@ fn default_catcher(status: Status, request: &Request<'_>) -> ApiError {
             }
         }
         400 => ApiError::MalformedBody,
-        413 => ApiError::PayloadTooLarge { limit: super::body::DEFAULT_LIMIT.as_u64() },
-        500..=599 => ApiError::internal(format!("unhandled {status} for {} {}", request.method(), request.uri())),
+        413 => ApiError::PayloadTooLarge {
+            limit: super::body::DEFAULT_LIMIT.as_u64(),
+        },
+        500..=599 => ApiError::internal(format!(
+            "unhandled {status} for {} {}",
+            request.method(),
+            request.uri()
+        )),
         _ => ApiError::business(status, status.reason().unwrap_or("Error").to_owned()),
     }
 }
@@ -47,7 +53,9 @@ fn template_matches(template: &str, path: &[&str]) -> bool {
         if part.starts_with('<') && part.ends_with("..>") {
             return true;
         }
-        let Some(segment) = path.get(index) else { return false };
+        let Some(segment) = path.get(index) else {
+            return false;
+        };
         if let Some(name) = part.strip_prefix('<').and_then(|p| p.strip_suffix('>')) {
             let fits = if name.contains("uuid") {
                 is_canonical_uuid(segment)
@@ -67,21 +75,6 @@ fn template_matches(template: &str, path: &[&str]) -> bool {
     index == path.len()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::template_matches;
-
-    #[test]
-    fn templates() {
-        assert!(template_matches("/api/user/<uuid>", &["api", "user", "6d43749e-d519-45dc-bdb8-4e9c3f9bcb69"]));
-        assert!(!template_matches("/api/user/<uuid>", &["api", "user", "abc"]));
-        assert!(template_matches("/api/user/genre/<genre_id>", &["api", "user", "genre", "12"]));
-        assert!(!template_matches("/api/user/genre/<genre_id>", &["api", "user", "genre", "-1"]));
-        assert!(!template_matches("/api/auth/login", &["api", "auth", "login", "x"]));
-        assert!(template_matches("/swaggerui/<file..>", &["swaggerui", "a", "b"]));
-    }
-}
-
 /// The reference's routes are exact: `/api/user/genre/` is not `/api/user/genre` (1.1). Rocket ignores
 /// a trailing slash when matching, so such requests are pointed at a path no route has.
 pub struct ExactPaths;
@@ -91,15 +84,50 @@ const NO_ROUTE: &str = "/.no-route";
 #[rocket::async_trait]
 impl rocket::fairing::Fairing for ExactPaths {
     fn info(&self) -> rocket::fairing::Info {
-        rocket::fairing::Info { name: "exact paths (no trailing-slash tolerance)", kind: rocket::fairing::Kind::Request }
+        rocket::fairing::Info {
+            name: "exact paths (no trailing-slash tolerance)",
+            kind: rocket::fairing::Kind::Request,
+        }
     }
 
     async fn on_request(&self, request: &mut Request<'_>, _: &mut rocket::Data<'_>) {
         let path = request.uri().path();
-        if path.len() > 1 && path.ends_with('/') && path != "/api/" {
-            if let Ok(uri) = rocket::http::uri::Origin::parse(NO_ROUTE) {
-                request.set_uri(uri);
-            }
+        let trailing_slash = path.len() > 1 && path.ends_with('/') && path != "/api/";
+        if let (true, Ok(uri)) = (trailing_slash, rocket::http::uri::Origin::parse(NO_ROUTE)) {
+            request.set_uri(uri);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::template_matches;
+
+    #[test]
+    fn templates() {
+        assert!(template_matches(
+            "/api/user/<uuid>",
+            &["api", "user", "6d43749e-d519-45dc-bdb8-4e9c3f9bcb69"]
+        ));
+        assert!(!template_matches(
+            "/api/user/<uuid>",
+            &["api", "user", "abc"]
+        ));
+        assert!(template_matches(
+            "/api/user/genre/<genre_id>",
+            &["api", "user", "genre", "12"]
+        ));
+        assert!(!template_matches(
+            "/api/user/genre/<genre_id>",
+            &["api", "user", "genre", "-1"]
+        ));
+        assert!(!template_matches(
+            "/api/auth/login",
+            &["api", "auth", "login", "x"]
+        ));
+        assert!(template_matches(
+            "/swaggerui/<file..>",
+            &["swaggerui", "a", "b"]
+        ));
     }
 }

@@ -10,7 +10,15 @@ use rocket_cors::{AllowedHeaders, AllowedOrigins, Cors, CorsOptions};
 pub const METHODS: &str = "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT";
 
 pub fn cors() -> Result<Cors, rocket_cors::Error> {
-    let methods = [Method::Delete, Method::Get, Method::Head, Method::Options, Method::Patch, Method::Post, Method::Put];
+    let methods = [
+        Method::Delete,
+        Method::Get,
+        Method::Head,
+        Method::Options,
+        Method::Patch,
+        Method::Post,
+        Method::Put,
+    ];
     CorsOptions {
         allowed_origins: AllowedOrigins::all(),
         allowed_methods: methods.into_iter().map(From::from).collect(),
@@ -27,7 +35,10 @@ pub struct ReferenceCors;
 #[rocket::async_trait]
 impl Fairing for ReferenceCors {
     fn info(&self) -> Info {
-        Info { name: "CORS as the reference answers it", kind: Kind::Response }
+        Info {
+            name: "CORS as the reference answers it",
+            kind: Kind::Response,
+        }
     }
 
     async fn on_response<'r>(&self, request: &'r Request<'_>, response: &mut Response<'r>) {

@@ -6,9 +6,9 @@ use super::shapes::{UserBase, UserExport, UserObject};
 use crate::db::genres::Genre;
 use crate::db::groups::GroupBase;
 use crate::db::users::{BadRecommendation, ExportedMeta, LinkedService};
-use include_dir::{include_dir, Dir};
+use include_dir::{Dir, include_dir};
 use rocket::http::{ContentType, Header};
-use rocket::{get, routes, Responder, Route};
+use rocket::{Responder, Route, get, routes};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::LazyLock;
@@ -48,13 +48,21 @@ impl Modify for BearerSecurity {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
         );
     }
 }
 
-static OPENAPI_JSON: LazyLock<String> =
-    LazyLock::new(|| ApiDoc::openapi().to_pretty_json().unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")));
+static OPENAPI_JSON: LazyLock<String> = LazyLock::new(|| {
+    ApiDoc::openapi()
+        .to_pretty_json()
+        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+});
 
 pub fn routes() -> Vec<Route> {
     routes![swagger_ui_index, swagger_ui_asset, openapi_json]

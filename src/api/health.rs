@@ -1,12 +1,12 @@
 //! `GET /api/health`: 200 with the schema version while the database answers, 503 otherwise.
 
+use super::AppState;
 use super::docs;
 use super::reply::Reply;
-use super::AppState;
 use crate::db;
 use crate::error::{ApiError, ApiResult};
 use rocket::http::Status;
-use rocket::{get, routes, Route, State};
+use rocket::{Route, State, get, routes};
 
 pub fn routes() -> Vec<Route> {
     routes![health]
@@ -28,5 +28,9 @@ async fn health(state: &State<AppState>) -> ApiResult<Reply> {
             ApiError::Unavailable(_) => e,
             other => ApiError::Unavailable(other.to_string()),
         })?;
-    Ok(Reply::with(Status::Ok, "The server is up", &[("schema_version", version.into())]))
+    Ok(Reply::with(
+        Status::Ok,
+        "The server is up",
+        &[("schema_version", version.into())],
+    ))
 }

@@ -13,9 +13,9 @@ pub mod shapes;
 pub mod user;
 
 use crate::auth::jwt::AccessToken;
-use crate::auth::{secret, Auth};
+use crate::auth::{Auth, secret};
 use crate::config::{self, Settings};
-use crate::db::{users, Db, StoreError};
+use crate::db::{Db, StoreError, users};
 use crate::error::{ApiError, ApiResult};
 use crate::mail::{self, MailSignal, Transport};
 use rocket::fairing::AdHoc;
@@ -45,7 +45,8 @@ pub enum StartError {
 pub fn build(settings: &Settings) -> Result<Rocket<Build>, StartError> {
     let db = Db::open(&settings.database)?;
     let secret = secret::load_or_create(&settings.secret_file())?;
-    let transport = Transport::from_settings(settings.smtp_url.as_deref(), &settings.mail_from).map_err(StartError::Mail)?;
+    let transport = Transport::from_settings(settings.smtp_url.as_deref(), &settings.mail_from)
+        .map_err(StartError::Mail)?;
     let state = AppState {
         auth: Auth::new(&secret, settings.bcrypt_cost, db.clone()),
         db,
@@ -71,7 +72,11 @@ fn assemble(state: AppState, transport: Transport) -> Result<Rocket<Build>, Star
             Box::pin(async move {
                 let endpoint = format!(
                     "http{}://{}:{}",
-                    if rocket.config().tls_enabled() { "s" } else { "" },
+                    if rocket.config().tls_enabled() {
+                        "s"
+                    } else {
+                        ""
+                    },
                     rocket.config().address,
                     rocket.config().port
                 );

@@ -42,7 +42,11 @@ impl<'a> FromParam<'a> for UuidParam {
     type Error = &'a str;
 
     fn from_param(param: &'a str) -> Result<Self, Self::Error> {
-        if is_canonical_uuid(param) { Ok(UuidParam(param.to_ascii_lowercase())) } else { Err(param) }
+        if is_canonical_uuid(param) {
+            Ok(UuidParam(param.to_ascii_lowercase()))
+        } else {
+            Err(param)
+        }
     }
 }
 

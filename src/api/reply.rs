@@ -1,11 +1,11 @@
 //! Success envelopes (api-reference.md 1.2.1, 1.2.2, 1.4), written the way the reference writes them.
 
 use crate::util::pyjson;
+use rocket::Request;
 use rocket::http::{ContentType, Status};
 use rocket::response::{self, Responder, Response};
-use rocket::Request;
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 use std::io::Cursor;
 
 /// Page size of every paginated list.
@@ -13,15 +13,24 @@ pub const PAGE_SIZE: i64 = 24;
 
 #[derive(Debug)]
 pub enum Reply {
-    Json { status: Status, body: Value },
+    Json {
+        status: Status,
+        body: Value,
+    },
     /// An empty body with the reference's content type for that route.
-    Empty { status: Status, content_type: ContentType },
+    Empty {
+        status: Status,
+        content_type: ContentType,
+    },
 }
 
 impl Reply {
     /// `{"status": true, "message": ...}`.
     pub fn message(status: Status, message: &str) -> Reply {
-        Reply::Json { status, body: json!({"status": true, "message": message}) }
+        Reply::Json {
+            status,
+            body: json!({"status": true, "message": message}),
+        }
     }
 
     /// `{"status": true, "message": ..., <key>: <value>, ...}`.
@@ -32,7 +41,10 @@ impl Reply {
         for (key, value) in payload {
             body.insert((*key).into(), value.clone());
         }
-        Reply::Json { status, body: Value::Object(body) }
+        Reply::Json {
+            status,
+            body: Value::Object(body),
+        }
     }
 
     /// The paginated envelope; always 200.
@@ -52,7 +64,10 @@ impl Reply {
     }
 
     pub fn empty(status: Status, content_type: ContentType) -> Reply {
-        Reply::Empty { status, content_type }
+        Reply::Empty {
+            status,
+            content_type,
+        }
     }
 }
 
@@ -61,9 +76,16 @@ impl<'r> Responder<'r, 'static> for Reply {
         match self {
             Reply::Json { status, body } => {
                 let text = format!("{}\n", pyjson::to_string(&body));
-                Response::build().status(status).header(ContentType::JSON).sized_body(text.len(), Cursor::new(text)).ok()
+                Response::build()
+                    .status(status)
+                    .header(ContentType::JSON)
+                    .sized_body(text.len(), Cursor::new(text))
+                    .ok()
             }
-            Reply::Empty { status, content_type } => Response::build().status(status).header(content_type).ok(),
+            Reply::Empty {
+                status,
+                content_type,
+            } => Response::build().status(status).header(content_type).ok(),
         }
     }
 }
@@ -86,7 +108,9 @@ pub struct Page {
 impl Page {
     /// Lenient parsing: missing or not a number → page 1.
     pub fn lenient(raw: Option<&str>) -> Page {
-        Page { number: raw.and_then(|r| r.trim().parse().ok()).unwrap_or(1) }
+        Page {
+            number: raw.and_then(|r| r.trim().parse().ok()).unwrap_or(1),
+        }
     }
 
     /// `(limit, offset)`; a limit of 0 for pages before the first.

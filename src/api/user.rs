@@ -1,18 +1,18 @@
 //! `/api/user`: accounts, liked genres, search and export (api-reference.md 2.3; decisions F1, F4, F9).
 
-use super::body::{text, unknown_fields, Body, Field, Schema, Ty};
+use super::body::{Body, Field, Schema, Ty, text, unknown_fields};
 use super::docs;
 use super::params::{IntId, UuidParam};
-use super::reply::{to_value, to_values, Page, Reply};
+use super::reply::{Page, Reply, to_value, to_values};
 use super::shapes::{UserBase, UserExport, UserObject};
-use super::{caller, AppState};
+use super::{AppState, caller};
 use crate::auth::{self, Bearer};
 use crate::db::users::{self, User, UserChanges};
 use crate::db::{self, genres};
 use crate::error::{ApiError, ApiResult};
 use crate::rules::{self, PasswordPolicy};
 use rocket::http::Status;
-use rocket::{delete, get, patch, put, routes, Route, State};
+use rocket::{Route, State, delete, get, patch, put, routes};
 
 pub fn routes() -> Vec<Route> {
     routes![
@@ -32,7 +32,10 @@ const USER_NOT_FOUND: &str = "User not found!";
 const MODIFY_PROFILE: &str = "modify_user_profil";
 
 async fn find_user(state: &AppState, uuid: String) -> ApiResult<Option<User>> {
-    state.db.run(move |conn| Ok(users::find_by_uuid(conn, &uuid)?)).await
+    state
+        .db
+        .run(move |conn| Ok(users::find_by_uuid(conn, &uuid)?))
+        .await
 }
 
 /// One user's data (the target's, decisions F1).
@@ -45,10 +48,19 @@ async fn find_user(state: &AppState, uuid: String) -> ApiResult<Option<User>> {
 #[get("/<uuid>")]
 async fn get_user(state: &State<AppState>, bearer: Bearer, uuid: UuidParam) -> ApiResult<Reply> {
     let token = state.auth.verify(&bearer).await?;
-    let target = find_user(state, uuid.0).await?.ok_or_else(|| ApiError::not_found(USER_NOT_FOUND))?;
+    let target = find_user(state, uuid.0)
+        .await?
+        .ok_or_else(|| ApiError::not_found(USER_NOT_FOUND))?;
     caller(state, &token).await?;
-    let user = state.db.run(move |conn| Ok(UserObject::load(conn, &target)?)).await?;
-    Ok(Reply::with(Status::Ok, "User data sent", &[("user", to_value(&user))]))
+    let user = state
+        .db
+        .run(move |conn| Ok(UserObject::load(conn, &target)?))
+        .await?;
+    Ok(Reply::with(
+        Status::Ok,
+        "User data sent",
+        &[("user", to_value(&user))],
+    ))
 }
 
 static USER_PATCH: Schema = Schema(&[
@@ -67,12 +79,21 @@ static USER_PATCH: Schema = Schema(&[
         (status = 404, description = "\"User not found!\"", body = docs::MessageReply),
     ))]
 #[patch("/<uuid>", data = "<body>")]
-async fn update_user(state: &State<AppState>, bearer: Bearer, uuid: UuidParam, body: Body) -> ApiResult<Reply> {
+async fn update_user(
+    state: &State<AppState>,
+    bearer: Bearer,
+    uuid: UuidParam,
+    body: Body,
+) -> ApiResult<Reply> {
     let input = body.validate(&USER_PATCH)?;
     let token = state.auth.verify(&bearer).await?;
     let mut errors = Vec::new();
     unknown_fields(&input, &USER_PATCH, &mut errors);
-    let (username, email, password) = (text(&input, "username"), text(&input, "email"), text(&input, "password"));
+    let (username, email, password) = (
+        text(&input, "username"),
+        text(&input, "email"),
+        text(&input, "password"),
+    );
     if let Some(email) = email {
         rules::check_email(email, &mut errors);
     }
@@ -86,25 +107,33 @@ async fn update_user(state: &State<AppState>, bearer: Bearer, uuid: UuidParam, b
         return Err(ApiError::Validation(errors));
     }
 
-    let target = find_user(state, uuid.0).await?.ok_or_else(|| ApiError::not_found(USER_NOT_FOUND))?;
+    let target = find_user(state, uuid.0)
+        .await?
+        .ok_or_else(|| ApiError::not_found(USER_NOT_FOUND))?;
     auth::require(&token, MODIFY_PROFILE)?;
     let me = caller(state, &token).await?;
     if me.user_id != target.user_id {
-        return Err(ApiError::forbidden("Unable to update an account which is not your's"));
+        return Err(ApiError::forbidden(
+            "Unable to update an account which is not your's",
+        ));
     }
     let password_hash = match password {
         Some(password) => Some(state.auth.hasher.hash(password.to_owned()).await?),
         None => None,
     };
-    let changes = UserChanges { username: username.map(str::to_owned), email: email.map(str::to_owned), password_hash };
+    let changes = UserChanges {
+        username: username.map(str::to_owned),
+        email: email.map(str::to_owned),
+        password_hash,
+    };
     state
         .db
         .run(move |conn| {
-            let tx = conn.transaction()?;
-            if let Some(email) = &changes.email {
-                if users::email_taken(&tx, email, Some(me.user_id))? {
-                    return Err(ApiError::Validation(vec![rules::EMAIL_TAKEN.into()]));
-                }
+            let tx = db::write_transaction(conn)?;
+            if let Some(email) = &changes.email
+                && users::email_taken(&tx, email, Some(me.user_id))?
+            {
+                return Err(ApiError::Validation(vec![rules::EMAIL_TAKEN.into()]));
             }
             match users::update(&tx, me.user_id, &changes) {
                 Err(e) if db::is_unique_violation(&e) => {
@@ -130,14 +159,24 @@ async fn update_user(state: &State<AppState>, bearer: Bearer, uuid: UuidParam, b
 #[delete("/<uuid>")]
 async fn delete_user(state: &State<AppState>, bearer: Bearer, uuid: UuidParam) -> ApiResult<Reply> {
     let token = state.auth.verify(&bearer).await?;
-    let target = find_user(state, uuid.0).await?.ok_or_else(|| ApiError::not_found(USER_NOT_FOUND))?;
+    let target = find_user(state, uuid.0)
+        .await?
+        .ok_or_else(|| ApiError::not_found(USER_NOT_FOUND))?;
     auth::require(&token, MODIFY_PROFILE)?;
     let me = caller(state, &token).await?;
     if me.user_id != target.user_id {
-        return Err(ApiError::forbidden("Unable to delete an account which is not your's"));
+        return Err(ApiError::forbidden(
+            "Unable to delete an account which is not your's",
+        ));
     }
-    state.db.run(move |conn| Ok(users::delete(conn, me.user_id)?)).await?;
-    Ok(Reply::message(Status::Created, "User account deleted successfully"))
+    state
+        .db
+        .run(move |conn| Ok(users::delete(conn, me.user_id)?))
+        .await?;
+    Ok(Reply::message(
+        Status::Created,
+        "User account deleted successfully",
+    ))
 }
 
 /// Mark the onboarding (liked genres, first ratings) as done.
@@ -152,7 +191,10 @@ async fn define_preferences(state: &State<AppState>, bearer: Bearer) -> ApiResul
     let token = state.auth.verify(&bearer).await?;
     let me = caller(state, &token).await?;
     auth::require(&token, MODIFY_PROFILE)?;
-    state.db.run(move |conn| Ok(users::set_preferences_defined(conn, me.user_id)?)).await?;
+    state
+        .db
+        .run(move |conn| Ok(users::set_preferences_defined(conn, me.user_id)?))
+        .await?;
     Ok(Reply::message(Status::Created, "User updated successfully"))
 }
 
@@ -174,9 +216,17 @@ async fn search_users(
     caller(state, &token).await?;
     let page = Page::lenient(page.as_deref());
     let (limit, offset) = page.window();
-    let (found, total) = state.db.run(move |conn| Ok(users::search(conn, &search_term, limit, offset)?)).await?;
+    let (found, total) = state
+        .db
+        .run(move |conn| Ok(users::search(conn, &search_term, limit, offset)?))
+        .await?;
     let content: Vec<UserBase> = found.iter().map(UserBase::from).collect();
-    Ok(Reply::page("Track data sent", &page, total, to_values(&content)))
+    Ok(Reply::page(
+        "Track data sent",
+        &page,
+        total,
+        to_values(&content),
+    ))
 }
 
 /// The genres the caller likes (all media).
@@ -189,8 +239,15 @@ async fn search_users(
 async fn list_liked_genres(state: &State<AppState>, bearer: Bearer) -> ApiResult<Reply> {
     let token = state.auth.verify(&bearer).await?;
     let me = caller(state, &token).await?;
-    let liked = state.db.run(move |conn| Ok(users::liked_genres(conn, me.user_id)?)).await?;
-    Ok(Reply::with(Status::Ok, "User liked genre sent", &[("content", to_value(&liked))]))
+    let liked = state
+        .db
+        .run(move |conn| Ok(users::liked_genres(conn, me.user_id)?))
+        .await?;
+    Ok(Reply::with(
+        Status::Ok,
+        "User liked genre sent",
+        &[("content", to_value(&liked))],
+    ))
 }
 
 /// Shared checks of like/unlike: caller, permission, genre.
@@ -198,7 +255,11 @@ async fn genre_target(state: &AppState, bearer: &Bearer, genre_id: i64) -> ApiRe
     let token = state.auth.verify(bearer).await?;
     let me = caller(state, &token).await?;
     auth::require(&token, MODIFY_PROFILE)?;
-    if !state.db.run(move |conn| Ok(genres::exists(conn, genre_id)?)).await? {
+    if !state
+        .db
+        .run(move |conn| Ok(genres::exists(conn, genre_id)?))
+        .await?
+    {
         return Err(ApiError::not_found("Genre not found!"));
     }
     Ok(me)
@@ -215,7 +276,10 @@ async fn genre_target(state: &AppState, bearer: &Bearer, genre_id: i64) -> ApiRe
 #[put("/genre/<genre_id>")]
 async fn like_genre(state: &State<AppState>, bearer: Bearer, genre_id: IntId) -> ApiResult<Reply> {
     let me = genre_target(state, &bearer, genre_id.0).await?;
-    state.db.run(move |conn| Ok(users::like_genre(conn, me.user_id, genre_id.0)?)).await?;
+    state
+        .db
+        .run(move |conn| Ok(users::like_genre(conn, me.user_id, genre_id.0)?))
+        .await?;
     Ok(Reply::message(Status::Created, "User liked this genre"))
 }
 
@@ -229,9 +293,16 @@ async fn like_genre(state: &State<AppState>, bearer: Bearer, genre_id: IntId) ->
         (status = 404, description = "\"User not found!\" or \"Genre not found!\"", body = docs::MessageReply),
     ))]
 #[delete("/genre/<genre_id>")]
-async fn unlike_genre(state: &State<AppState>, bearer: Bearer, genre_id: IntId) -> ApiResult<Reply> {
+async fn unlike_genre(
+    state: &State<AppState>,
+    bearer: Bearer,
+    genre_id: IntId,
+) -> ApiResult<Reply> {
     let me = genre_target(state, &bearer, genre_id.0).await?;
-    let removed = state.db.run(move |conn| Ok(users::unlike_genre(conn, me.user_id, genre_id.0)?)).await?;
+    let removed = state
+        .db
+        .run(move |conn| Ok(users::unlike_genre(conn, me.user_id, genre_id.0)?))
+        .await?;
     if !removed {
         return Err(ApiError::bad_request("You didn't like this genre"));
     }
@@ -248,6 +319,13 @@ async fn unlike_genre(state: &State<AppState>, bearer: Bearer, genre_id: IntId) 
 async fn export_user(state: &State<AppState>, bearer: Bearer) -> ApiResult<Reply> {
     let token = state.auth.verify(&bearer).await?;
     let me = caller(state, &token).await?;
-    let export = state.db.run(move |conn| Ok(UserExport::load(conn, &me)?)).await?;
-    Ok(Reply::with(Status::Ok, "User data exported", &[("user", to_value(&export))]))
+    let export = state
+        .db
+        .run(move |conn| Ok(UserExport::load(conn, &me)?))
+        .await?;
+    Ok(Reply::with(
+        Status::Ok,
+        "User data exported",
+        &[("user", to_value(&export))],
+    ))
 }

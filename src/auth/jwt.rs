@@ -6,7 +6,7 @@ use crate::error::ApiError;
 use base64::Engine as _;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use rocket::http::Status;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 /// Login and registration tokens live 12 hours.
 pub const ACCESS_TOKEN_SECONDS: i64 = 43_200;
@@ -34,11 +34,19 @@ pub struct JwtKeys {
 
 impl JwtKeys {
     pub fn new(secret: &[u8]) -> Self {
-        JwtKeys { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret) }
+        JwtKeys {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+        }
     }
 
     /// A fresh access token for `identity` carrying `permissions`, valid `lifetime_seconds` from now.
-    pub fn issue(&self, identity: &str, permissions: &[String], lifetime_seconds: i64) -> Result<String, ApiError> {
+    pub fn issue(
+        &self,
+        identity: &str,
+        permissions: &[String],
+        lifetime_seconds: i64,
+    ) -> Result<String, ApiError> {
         let now = chrono::Utc::now().timestamp();
         let claims = json!({
             "iat": now,
@@ -50,31 +58,47 @@ impl JwtKeys {
             "type": "access",
             "user_claims": {"permissions": permissions},
         });
-        Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?)
+        Ok(jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &self.encoding,
+        )?)
     }
 
     /// Decodes and checks a token the way PyJWT 1.7 + flask-jwt-extended 3.25 do, in their order.
     pub fn decode(&self, token: &str) -> Result<AccessToken, ApiError> {
         let invalid = |msg: String| ApiError::token(Status::UnprocessableEntity, msg);
 
-        let (signing_input, signature) = token.rsplit_once('.').ok_or_else(|| invalid("Not enough segments".into()))?;
-        let (header_b64, payload_b64) =
-            signing_input.split_once('.').ok_or_else(|| invalid("Not enough segments".into()))?;
+        let (signing_input, signature) = token
+            .rsplit_once('.')
+            .ok_or_else(|| invalid("Not enough segments".into()))?;
+        let (header_b64, payload_b64) = signing_input
+            .split_once('.')
+            .ok_or_else(|| invalid("Not enough segments".into()))?;
 
-        let header_bytes = b64url(header_b64).ok_or_else(|| invalid("Invalid header padding".into()))?;
+        let header_bytes =
+            b64url(header_b64).ok_or_else(|| invalid("Invalid header padding".into()))?;
         let header: Value = serde_json::from_slice(&header_bytes)
             .map_err(|e| invalid(format!("Invalid header string: {e}")))?;
         let Value::Object(header) = header else {
-            return Err(invalid("Invalid header string: must be a json object".into()));
+            return Err(invalid(
+                "Invalid header string: must be a json object".into(),
+            ));
         };
-        let payload_bytes = b64url(payload_b64).ok_or_else(|| invalid("Invalid payload padding".into()))?;
+        let payload_bytes =
+            b64url(payload_b64).ok_or_else(|| invalid("Invalid payload padding".into()))?;
         b64url(signature).ok_or_else(|| invalid("Invalid crypto padding".into()))?;
 
         if header.get("alg").and_then(Value::as_str) != Some("HS256") {
             return Err(invalid("The specified alg value is not allowed".into()));
         }
-        let genuine = jsonwebtoken::crypto::verify(signature, signing_input.as_bytes(), &self.decoding, Algorithm::HS256)
-            .unwrap_or(false);
+        let genuine = jsonwebtoken::crypto::verify(
+            signature,
+            signing_input.as_bytes(),
+            &self.decoding,
+            Algorithm::HS256,
+        )
+        .unwrap_or(false);
         if !genuine {
             return Err(invalid("Signature verification failed".into()));
         }
@@ -82,7 +106,9 @@ impl JwtKeys {
         let payload: Value = serde_json::from_slice(&payload_bytes)
             .map_err(|e| invalid(format!("Invalid payload string: {e}")))?;
         let Value::Object(claims) = payload else {
-            return Err(invalid("Invalid payload string: must be a json object".into()));
+            return Err(invalid(
+                "Invalid payload string: must be a json object".into(),
+            ));
         };
         check_dates(&claims, chrono::Utc::now().timestamp())?;
 
@@ -101,9 +127,18 @@ impl JwtKeys {
             .get("user_claims")
             .and_then(|c| c.get("permissions"))
             .and_then(Value::as_array)
-            .map(|list| list.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .map(|list| {
+                list.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
             .unwrap_or_default();
-        Ok(AccessToken { identity, jti, permissions })
+        Ok(AccessToken {
+            identity,
+            jti,
+            permissions,
+        })
     }
 }
 
@@ -122,7 +157,9 @@ fn check_dates(claims: &Map<String, Value>, now: i64) -> Result<(), ApiError> {
     }
     match number("nbf") {
         Some(Err(())) => return Err(invalid("Not Before claim (nbf) must be an integer.")),
-        Some(Ok(nbf)) if nbf > now as f64 => return Err(invalid("The token is not yet valid (nbf)")),
+        Some(Ok(nbf)) if nbf > now as f64 => {
+            return Err(invalid("The token is not yet valid (nbf)"));
+        }
         _ => {}
     }
     match number("exp") {
@@ -134,7 +171,9 @@ fn check_dates(claims: &Map<String, Value>, now: i64) -> Result<(), ApiError> {
 
 /// base64url with or without padding, as PyJWT accepts it.
 fn b64url(segment: &str) -> Option<Vec<u8>> {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(segment.trim_end_matches('=')).ok()
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(segment.trim_end_matches('='))
+        .ok()
 }
 
 #[cfg(test)]
@@ -164,11 +203,23 @@ mod tests {
 
     #[test]
     fn structural_errors_use_pyjwt_texts() {
-        assert_eq!(message(keys().decode("not-a-token").unwrap_err()), "Not enough segments");
-        assert_eq!(message(keys().decode("a.b").unwrap_err()), "Not enough segments");
-        assert_eq!(message(keys().decode("!!.e30.sig").unwrap_err()), "Invalid header padding");
+        assert_eq!(
+            message(keys().decode("not-a-token").unwrap_err()),
+            "Not enough segments"
+        );
+        assert_eq!(
+            message(keys().decode("a.b").unwrap_err()),
+            "Not enough segments"
+        );
+        assert_eq!(
+            message(keys().decode("!!.e30.sig").unwrap_err()),
+            "Invalid header padding"
+        );
         let other = JwtKeys::new(b"other").issue("abc", &[], 60).unwrap();
-        assert_eq!(message(keys().decode(&other).unwrap_err()), "Signature verification failed");
+        assert_eq!(
+            message(keys().decode(&other).unwrap_err()),
+            "Signature verification failed"
+        );
         let expired = keys().issue("abc", &[], -10).unwrap();
         assert_eq!(message(keys().decode(&expired).unwrap_err()), "expired");
     }

@@ -9,7 +9,7 @@ pub mod jwt;
 pub mod password;
 pub mod secret;
 
-use crate::db::{tokens, Db};
+use crate::db::{Db, tokens};
 use crate::error::{ApiError, ApiResult};
 use jwt::{AccessToken, JwtKeys};
 use password::PasswordHasher;
@@ -26,7 +26,12 @@ impl<'r> FromRequest<'r> for Bearer {
     type Error = std::convert::Infallible;
 
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
-        Outcome::Success(Bearer(request.headers().get_one("Authorization").map(str::to_owned)))
+        Outcome::Success(Bearer(
+            request
+                .headers()
+                .get_one("Authorization")
+                .map(str::to_owned),
+        ))
     }
 }
 
@@ -35,7 +40,10 @@ impl Bearer {
     fn token(&self) -> ApiResult<&str> {
         let header = self.0.as_deref().unwrap_or("");
         if header.is_empty() {
-            return Err(ApiError::token(Status::Unauthorized, "Missing Authorization Header"));
+            return Err(ApiError::token(
+                Status::Unauthorized,
+                "Missing Authorization Header",
+            ));
         }
         let parts: Vec<&str> = header.split_whitespace().collect();
         match parts.as_slice() {
@@ -56,7 +64,11 @@ pub struct Auth {
 
 impl Auth {
     pub fn new(secret: &[u8], bcrypt_cost: u32, db: Db) -> Self {
-        Auth { keys: JwtKeys::new(secret), hasher: PasswordHasher::new(bcrypt_cost), db }
+        Auth {
+            keys: JwtKeys::new(secret),
+            hasher: PasswordHasher::new(bcrypt_cost),
+            db,
+        }
     }
 
     /// Checks a request's bearer token: header, signature, dates, claims, then revocation.
@@ -68,21 +80,34 @@ impl Auth {
 
     /// Revoked means revoked everywhere, the reset route included (decisions F12).
     pub async fn ensure_not_revoked(&self, token: &AccessToken) -> ApiResult<()> {
-        let Some(jti) = token.jti.clone() else { return Ok(()) };
-        let revoked = self.db.run(move |conn| Ok(tokens::is_revoked(conn, &jti)?)).await?;
+        let Some(jti) = token.jti.clone() else {
+            return Ok(());
+        };
+        let revoked = self
+            .db
+            .run(move |conn| Ok(tokens::is_revoked(conn, &jti)?))
+            .await?;
         if revoked {
-            return Err(ApiError::token(Status::Unauthorized, "Token has been revoked"));
+            return Err(ApiError::token(
+                Status::Unauthorized,
+                "Token has been revoked",
+            ));
         }
         Ok(())
     }
 
     /// A 12-hour access token for a user, with the permissions of its roles as they are now.
     pub fn access_token(&self, identity: &str, permissions: &[String]) -> ApiResult<String> {
-        self.keys.issue(identity, permissions, jwt::ACCESS_TOKEN_SECONDS)
+        self.keys
+            .issue(identity, permissions, jwt::ACCESS_TOKEN_SECONDS)
     }
 }
 
 /// 403 "Permission missing" unless the token carries `permission`.
 pub fn require(token: &AccessToken, permission: &str) -> ApiResult<()> {
-    if token.has_permission(permission) { Ok(()) } else { Err(ApiError::forbidden(PERMISSION_MISSING)) }
+    if token.has_permission(permission) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(PERMISSION_MISSING))
+    }
 }

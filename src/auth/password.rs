@@ -38,22 +38,32 @@ pub struct PasswordHasher {
 
 impl PasswordHasher {
     pub fn new(cost: u32) -> Self {
-        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        PasswordHasher { cost, permits: Arc::new(Semaphore::new(cores)), decoy: Arc::new(OnceLock::new()) }
+        let cores = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
+        PasswordHasher {
+            cost,
+            permits: Arc::new(Semaphore::new(cores)),
+            decoy: Arc::new(OnceLock::new()),
+        }
     }
 
     pub fn cost(&self) -> u32 {
         self.cost
     }
 
-    async fn off_executor<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> ApiResult<T> {
+    async fn off_executor<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> ApiResult<T> {
         let _permit = self.permits.acquire().await.map_err(ApiError::internal)?;
         Ok(rocket::tokio::task::spawn_blocking(work).await?)
     }
 
     pub async fn hash(&self, password: String) -> ApiResult<String> {
         let cost = self.cost;
-        self.off_executor(move || hash_blocking(&password, cost)).await?
+        self.off_executor(move || hash_blocking(&password, cost))
+            .await?
     }
 
     /// Checks `password` against `hash`, or spends the same time on a decoy hash when there is none.

@@ -15,7 +15,9 @@ pub enum SecretError {
     EmptyEnv,
     #[error("cannot read or create the secret file {path}: {source}")]
     File { path: String, source: io::Error },
-    #[error("the secret file {0} is empty; delete it to generate a new secret (this logs everybody out)")]
+    #[error(
+        "the secret file {0} is empty; delete it to generate a new secret (this logs everybody out)"
+    )]
     EmptyFile(String),
 }
 
@@ -28,7 +30,10 @@ pub fn load_or_create(secret_file: &Path) -> Result<Vec<u8>, SecretError> {
 }
 
 fn from_file(path: &Path) -> Result<Vec<u8>, SecretError> {
-    let file_error = |source| SecretError::File { path: path.display().to_string(), source };
+    let file_error = |source| SecretError::File {
+        path: path.display().to_string(),
+        source,
+    };
     match create_new(path) {
         Ok(secret) => {
             tracing::info!(path = %path.display(), "generated a new JWT secret");

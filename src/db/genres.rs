@@ -13,7 +13,11 @@ pub struct Genre {
 
 impl Genre {
     pub fn from_row(row: &Row<'_>) -> rusqlite::Result<Genre> {
-        Ok(Genre { genre_id: row.get(0)?, name: row.get(1)?, count: row.get(2)? })
+        Ok(Genre {
+            genre_id: row.get(0)?,
+            name: row.get(1)?,
+            count: row.get(2)?,
+        })
     }
 }
 

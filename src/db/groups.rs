@@ -12,6 +12,9 @@ pub struct GroupBase {
 
 impl GroupBase {
     pub fn from_row(row: &Row<'_>) -> rusqlite::Result<GroupBase> {
-        Ok(GroupBase { group_id: row.get(0)?, name: row.get(1)? })
+        Ok(GroupBase {
+            group_id: row.get(0)?,
+            name: row.get(1)?,
+        })
     }
 }

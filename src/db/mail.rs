@@ -1,7 +1,7 @@
 //! The mail outbox (decisions F7): queued in the request's transaction, delivered by a worker.
 
 use crate::util::time::now_text;
-use rusqlite::{params, Connection};
+use rusqlite::{Connection, params};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MailKind {
@@ -76,7 +76,12 @@ pub fn mark_sent(conn: &Connection, id: i64) -> rusqlite::Result<()> {
 }
 
 /// Records a failed attempt: retried at `retry_at`, or given up when it is `None`.
-pub fn mark_attempt_failed(conn: &Connection, id: i64, error: &str, retry_at: Option<&str>) -> rusqlite::Result<()> {
+pub fn mark_attempt_failed(
+    conn: &Connection,
+    id: i64,
+    error: &str,
+    retry_at: Option<&str>,
+) -> rusqlite::Result<()> {
     let now = now_text();
     conn.prepare_cached(
         "UPDATE mail_outbox SET attempts = attempts + 1, last_error = ?2,

@@ -26,9 +26,15 @@ const POOL_SIZE: u32 = 8;
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("cannot open database {path}: {source}")]
-    Open { path: PathBuf, source: rusqlite::Error },
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
     #[error("{path} is not a usable SQLite database: {source}")]
-    NotADatabase { path: PathBuf, source: rusqlite::Error },
+    NotADatabase {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
     #[error("migration failed: {0}")]
     Migration(#[from] refinery::Error),
     #[error("migrations left {0} foreign-key violations")]
@@ -58,7 +64,10 @@ impl Db {
             .max_size(POOL_SIZE)
             .connection_timeout(Duration::from_secs(10))
             .build(manager)?;
-        Ok(Db { pool, path: path.to_owned() })
+        Ok(Db {
+            pool,
+            path: path.to_owned(),
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -78,7 +87,9 @@ impl Db {
     {
         let pool = self.pool.clone();
         rocket::tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get().map_err(|e| ApiError::Unavailable(e.to_string()))?;
+            let mut conn = pool
+                .get()
+                .map_err(|e| ApiError::Unavailable(e.to_string()))?;
             work(&mut conn)
         })
         .await?
@@ -88,11 +99,17 @@ impl Db {
 /// Opens one connection, switches the file to WAL mode (stored in the file, so every later connection
 /// gets it), and proves on the way that the file is an SQLite database.
 pub fn open_connection(path: &Path) -> Result<Connection, StoreError> {
-    let conn = Connection::open(path).map_err(|source| StoreError::Open { path: path.to_owned(), source })?;
+    let conn = Connection::open(path).map_err(|source| StoreError::Open {
+        path: path.to_owned(),
+        source,
+    })?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     let _mode: String = conn
         .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
-        .map_err(|source| StoreError::NotADatabase { path: path.to_owned(), source })?;
+        .map_err(|source| StoreError::NotADatabase {
+            path: path.to_owned(),
+            source,
+        })?;
     Ok(conn)
 }
 
@@ -112,16 +129,34 @@ pub fn migrate(conn: &mut Connection) -> Result<Vec<String>, StoreError> {
     let report = embedded::migrations::runner().run(conn);
     conn.execute_batch("PRAGMA foreign_keys = ON")?;
     let report = report?;
-    let violations: i64 = conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| r.get(0))?;
+    let violations: i64 =
+        conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+            r.get(0)
+        })?;
     if violations > 0 {
         return Err(StoreError::ForeignKeys(violations));
     }
-    Ok(report.applied_migrations().iter().map(|m| m.to_string()).collect())
+    Ok(report
+        .applied_migrations()
+        .iter()
+        .map(|m| m.to_string())
+        .collect())
 }
 
 /// The newest applied migration version.
 pub fn schema_version(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.query_row("SELECT coalesce(max(version), 0) FROM refinery_schema_history", [], |r| r.get(0))
+    conn.query_row(
+        "SELECT coalesce(max(version), 0) FROM refinery_schema_history",
+        [],
+        |r| r.get(0),
+    )
+}
+
+/// Starts a write transaction that takes SQLite's write lock at once. A deferred transaction that
+/// reads first and writes later can fail with SQLITE_BUSY when another writer got in between (the busy
+/// timeout cannot help there); taking the lock up front makes writers queue instead.
+pub fn write_transaction(conn: &mut Connection) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
 }
 
 /// Whether an error is a UNIQUE/PRIMARY KEY violation (for turning races into clean 4xx answers).

@@ -3,7 +3,8 @@
 use rusqlite::Connection;
 
 pub fn revoke(conn: &Connection, jti: &str) -> rusqlite::Result<()> {
-    conn.prepare_cached("INSERT OR IGNORE INTO revoked_token (jti) VALUES (?1)")?.execute([jti])?;
+    conn.prepare_cached("INSERT OR IGNORE INTO revoked_token (jti) VALUES (?1)")?
+        .execute([jti])?;
     Ok(())
 }
 

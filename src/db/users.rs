@@ -3,7 +3,7 @@
 use super::genres::Genre;
 use super::groups::GroupBase;
 use crate::util::time::db_text_to_api;
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
 #[derive(Debug, Clone)]
@@ -32,21 +32,31 @@ impl User {
 }
 
 pub fn find_by_uuid(conn: &Connection, uuid: &str) -> rusqlite::Result<Option<User>> {
-    conn.prepare_cached(&format!(r#"SELECT {USER_COLUMNS} FROM "user" WHERE uuid = ?1"#))?
-        .query_row([uuid], User::from_row)
-        .optional()
+    conn.prepare_cached(&format!(
+        r#"SELECT {USER_COLUMNS} FROM "user" WHERE uuid = ?1"#
+    ))?
+    .query_row([uuid], User::from_row)
+    .optional()
 }
 
 /// Exact, case-sensitive match, as the reference does.
 pub fn find_by_email(conn: &Connection, email: &str) -> rusqlite::Result<Option<User>> {
-    conn.prepare_cached(&format!(r#"SELECT {USER_COLUMNS} FROM "user" WHERE email = ?1"#))?
-        .query_row([email], User::from_row)
-        .optional()
+    conn.prepare_cached(&format!(
+        r#"SELECT {USER_COLUMNS} FROM "user" WHERE email = ?1"#
+    ))?
+    .query_row([email], User::from_row)
+    .optional()
 }
 
-pub fn email_taken(conn: &Connection, email: &str, except_user_id: Option<i64>) -> rusqlite::Result<bool> {
-    conn.prepare_cached(r#"SELECT EXISTS (SELECT 1 FROM "user" WHERE email = ?1 AND user_id IS NOT ?2)"#)?
-        .query_row(params![email, except_user_id], |r| r.get(0))
+pub fn email_taken(
+    conn: &Connection,
+    email: &str,
+    except_user_id: Option<i64>,
+) -> rusqlite::Result<bool> {
+    conn.prepare_cached(
+        r#"SELECT EXISTS (SELECT 1 FROM "user" WHERE email = ?1 AND user_id IS NOT ?2)"#,
+    )?
+    .query_row(params![email, except_user_id], |r| r.get(0))
 }
 
 pub struct NewUser<'a> {
@@ -61,7 +71,12 @@ pub fn insert(conn: &Connection, user: &NewUser<'_>) -> rusqlite::Result<i64> {
         r#"INSERT INTO "user" (uuid, email, username, password_hash, preferences_defined)
            VALUES (?1, ?2, ?3, ?4, 0)"#,
     )?
-    .execute(params![user.uuid, user.email, user.username, user.password_hash])?;
+    .execute(params![
+        user.uuid,
+        user.email,
+        user.username,
+        user.password_hash
+    ])?;
     Ok(conn.last_insert_rowid())
 }
 
@@ -110,7 +125,12 @@ pub fn update(conn: &Connection, user_id: i64, changes: &UserChanges) -> rusqlit
                               password_hash = coalesce(?4, password_hash)
            WHERE user_id = ?1"#,
     )?
-    .execute(params![user_id, changes.username, changes.email, changes.password_hash])?;
+    .execute(params![
+        user_id,
+        changes.username,
+        changes.email,
+        changes.password_hash
+    ])?;
     Ok(())
 }
 
@@ -122,7 +142,8 @@ pub fn set_password_hash(conn: &Connection, user_id: i64, hash: &str) -> rusqlit
 
 /// Deletes the account; the schema's cascades remove everything that belongs to it (3.4).
 pub fn delete(conn: &Connection, user_id: i64) -> rusqlite::Result<()> {
-    conn.prepare_cached(r#"DELETE FROM "user" WHERE user_id = ?1"#)?.execute([user_id])?;
+    conn.prepare_cached(r#"DELETE FROM "user" WHERE user_id = ?1"#)?
+        .execute([user_id])?;
     Ok(())
 }
 
@@ -134,9 +155,16 @@ pub fn set_preferences_defined(conn: &Connection, user_id: i64) -> rusqlite::Res
 
 /// Case-insensitive literal substring match on usernames. Exact matches first, then prefixes, then by
 /// name: the reference's order was unspecified, and `%`/`_` are plain characters here.
-pub fn search(conn: &Connection, term: &str, limit: i64, offset: i64) -> rusqlite::Result<(Vec<User>, i64)> {
+pub fn search(
+    conn: &Connection,
+    term: &str,
+    limit: i64,
+    offset: i64,
+) -> rusqlite::Result<(Vec<User>, i64)> {
     let total = conn
-        .prepare_cached(r#"SELECT count(*) FROM "user" WHERE instr(lower(username), lower(?1)) > 0"#)?
+        .prepare_cached(
+            r#"SELECT count(*) FROM "user" WHERE instr(lower(username), lower(?1)) > 0"#,
+        )?
         .query_row([term], |r| r.get(0))?;
     if limit == 0 {
         return Ok((Vec::new(), total));
@@ -147,7 +175,9 @@ pub fn search(conn: &Connection, term: &str, limit: i64, offset: i64) -> rusqlit
                     lower(username), user_id
            LIMIT ?2 OFFSET ?3"#
     ))?;
-    let users = stmt.query_map(params![term, limit, offset], User::from_row)?.collect::<Result<_, _>>()?;
+    let users = stmt
+        .query_map(params![term, limit, offset], User::from_row)?
+        .collect::<Result<_, _>>()?;
     Ok((users, total))
 }
 
@@ -197,7 +227,9 @@ pub fn memberships(conn: &Connection, user_id: i64) -> rusqlite::Result<Membersh
             r#"SELECT g.group_id, g.name FROM invitations i JOIN "group" g ON g.group_id = i.group_id
                WHERE i.user_id = ?1 ORDER BY g.group_id"#,
         )?,
-        owned_groups: list(r#"SELECT group_id, name FROM "group" WHERE owner_id = ?1 ORDER BY group_id"#)?,
+        owned_groups: list(
+            r#"SELECT group_id, name FROM "group" WHERE owner_id = ?1 ORDER BY group_id"#,
+        )?,
     })
 }
 
@@ -211,7 +243,12 @@ pub fn linked_services(conn: &Connection, user_id: i64) -> rusqlite::Result<Vec<
     let mut stmt = conn.prepare_cached(
         "SELECT service_id, service_name FROM external_service WHERE user_id = ?1 ORDER BY service_id",
     )?;
-    let rows = stmt.query_map([user_id], |r| Ok(LinkedService { service_id: r.get(0)?, service_name: r.get(1)? }))?;
+    let rows = stmt.query_map([user_id], |r| {
+        Ok(LinkedService {
+            service_id: r.get(0)?,
+            service_name: r.get(1)?,
+        })
+    })?;
     rows.collect()
 }
 
@@ -255,13 +292,20 @@ pub struct BadRecommendation {
     pub reason: String,
 }
 
-pub fn bad_recommendations(conn: &Connection, user_id: i64) -> rusqlite::Result<Vec<BadRecommendation>> {
+pub fn bad_recommendations(
+    conn: &Connection,
+    user_id: i64,
+) -> rusqlite::Result<Vec<BadRecommendation>> {
     let mut stmt = conn.prepare_cached(
         "SELECT content_id, reason_categorie, reason FROM bad_recommendation_content
          WHERE user_id = ?1 ORDER BY content_id, reason_categorie, reason",
     )?;
     let rows = stmt.query_map([user_id], |r| {
-        Ok(BadRecommendation { content_id: r.get(0)?, reason_categorie: r.get(1)?, reason: r.get(2)? })
+        Ok(BadRecommendation {
+            content_id: r.get(0)?,
+            reason_categorie: r.get(1)?,
+            reason: r.get(2)?,
+        })
     })?;
     rows.collect()
 }

@@ -98,7 +98,11 @@ pub fn python_float(f: f64) -> String {
         return format!("{mantissa}e{sign}{digits:0>2}");
     }
     let text = format!("{}", f);
-    if text.contains('.') { text } else { format!("{text}.0") }
+    if text.contains('.') {
+        text
+    } else {
+        format!("{text}.0")
+    }
 }
 
 /// Python's `repr()` of the value that `json.loads` produces for `value`.
@@ -142,7 +146,11 @@ fn write_repr(out: &mut String, value: &Value) {
 
 /// Python's `repr(str)`: single quotes unless the text holds a `'` and no `"`.
 pub fn repr_str(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
     let mut out = String::with_capacity(s.len() + 2);
     out.push(quote);
     for c in s.chars() {
@@ -176,7 +184,10 @@ mod tests {
     #[test]
     fn dumps_uses_python_separators_and_ascii() {
         let v = json!({"status": true, "message": "Café", "n": [1, 2.5, null]});
-        assert_eq!(to_string(&v), r#"{"status": true, "message": "Caf\u00e9", "n": [1, 2.5, null]}"#);
+        assert_eq!(
+            to_string(&v),
+            r#"{"status": true, "message": "Caf\u00e9", "n": [1, 2.5, null]}"#
+        );
         assert_eq!(to_string(&json!(4.0)), "4.0");
         assert_eq!(to_string(&json!(45.0 / 11.0)), "4.090909090909091");
         assert_eq!(to_string(&json!("😀")), r#""\ud83d\ude00""#);

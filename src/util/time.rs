@@ -38,7 +38,10 @@ mod tests {
 
     #[test]
     fn text_forms_match_python() {
-        let whole = NaiveDate::from_ymd_opt(2021, 1, 2).unwrap().and_hms_opt(10, 0, 0).unwrap();
+        let whole = NaiveDate::from_ymd_opt(2021, 1, 2)
+            .unwrap()
+            .and_hms_opt(10, 0, 0)
+            .unwrap();
         assert_eq!(to_db_text(whole), "2021-01-02 10:00:00");
         assert_eq!(db_text_to_api(&to_db_text(whole)), "2021-01-02T10:00:00");
         let fine = whole.with_nanosecond(567_554_000).unwrap();

@@ -8,7 +8,7 @@ use recofinement::config::Settings;
 use rocket::http::{ContentType, Header, Status};
 use rocket::local::blocking::{Client, LocalResponse};
 use rusqlite::Connection;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::path::PathBuf;
 use tempfile::TempDir;
 
@@ -30,10 +30,14 @@ pub struct Reply {
 
 impl Reply {
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.text))
+        serde_json::from_str(&self.text)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.text))
     }
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
     #[track_caller]
     pub fn expect(&self, status: u16, body: Value) {
@@ -45,9 +49,18 @@ impl Reply {
 fn capture(response: LocalResponse<'_>) -> Reply {
     let status = response.status();
     let content_type = response.content_type().map(|c| c.to_string());
-    let headers = response.headers().iter().map(|h| (h.name().to_string(), h.value().to_string())).collect();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|h| (h.name().to_string(), h.value().to_string()))
+        .collect();
     let text = response.into_string().unwrap_or_default();
-    Reply { status, content_type, text, headers }
+    Reply {
+        status,
+        content_type,
+        text,
+        headers,
+    }
 }
 
 pub struct User {
@@ -66,16 +79,33 @@ impl TestApp {
         let figment = rocket.figment().clone().merge(("log_level", "off"));
         let client = Client::tracked(rocket.configure(figment)).expect("client");
         let secret = secret::load_or_create(&settings.secret_file()).expect("secret");
-        TestApp { client, db_path, secret, _dir: dir }
+        TestApp {
+            client,
+            db_path,
+            secret,
+            _dir: dir,
+        }
     }
 
     pub fn db(&self) -> Connection {
         Connection::open(&self.db_path).expect("open db")
     }
 
-    pub fn request(&self, method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> Reply {
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Reply {
         let raw = body.map(|b| b.to_string());
-        self.raw(method, path, token.map(|t| format!("Bearer {t}")).as_deref(), raw.as_deref().map(str::as_bytes), Some(ContentType::JSON))
+        self.raw(
+            method,
+            path,
+            token.map(|t| format!("Bearer {t}")).as_deref(),
+            raw.as_deref().map(str::as_bytes),
+            Some(ContentType::JSON),
+        )
     }
 
     /// A request with full control over the Authorization header, body bytes and content type.
@@ -96,7 +126,7 @@ impl TestApp {
             if let Some(ct) = content_type {
                 request.add_header(ct);
             }
-            request.set_body(body.to_vec());
+            request.set_body(body);
         }
         capture(request.dispatch())
     }
@@ -122,7 +152,12 @@ impl TestApp {
     }
 
     pub fn login(&self, email: &str, password: &str) -> Reply {
-        self.request("POST", "/api/auth/login", None, Some(&json!({"email": email, "password": password})))
+        self.request(
+            "POST",
+            "/api/auth/login",
+            None,
+            Some(&json!({"email": email, "password": password})),
+        )
     }
 
     /// Registers an account, gives it the admin role, and logs it in again for a token that says so.
@@ -134,7 +169,10 @@ impl TestApp {
                 [&user.uuid],
             )
             .expect("grant admin");
-        user.token = self.login(email, PASSWORD).json()["access_token"].as_str().expect("token").to_owned();
+        user.token = self.login(email, PASSWORD).json()["access_token"]
+            .as_str()
+            .expect("token")
+            .to_owned();
         user
     }
 
@@ -160,8 +198,11 @@ impl TestApp {
 
     pub fn add_genre(&self, name: &str, content_type: &str) -> i64 {
         let conn = self.db();
-        conn.execute("INSERT INTO genre (name, count, content_type) VALUES (?1, 3, ?2)", [name, content_type])
-            .expect("genre");
+        conn.execute(
+            "INSERT INTO genre (name, count, content_type) VALUES (?1, 3, ?2)",
+            [name, content_type],
+        )
+        .expect("genre");
         conn.last_insert_rowid()
     }
 
@@ -184,7 +225,8 @@ impl TestApp {
         for table in tables {
             // The outbox's delivery columns move on their own (the mail worker runs): compare what was queued.
             let sql = if table == "mail_outbox" {
-                "SELECT id, kind, recipient_email, subject, body FROM mail_outbox ORDER BY 1".to_owned()
+                "SELECT id, kind, recipient_email, subject, body FROM mail_outbox ORDER BY 1"
+                    .to_owned()
             } else {
                 format!("SELECT * FROM \"{table}\" ORDER BY 1")
             };
@@ -194,7 +236,9 @@ impl TestApp {
                 .query_map([], |row| {
                     let values: Vec<String> = (0..columns)
                         .map(|i| match row.get_ref(i) {
-                            Ok(rusqlite::types::ValueRef::Text(t)) => String::from_utf8_lossy(t).into_owned(),
+                            Ok(rusqlite::types::ValueRef::Text(t)) => {
+                                String::from_utf8_lossy(t).into_owned()
+                            }
                             other => format!("{other:?}"),
                         })
                         .collect();
@@ -221,6 +265,8 @@ pub fn ghost_uuid() -> String {
 pub fn claims(token: &str) -> Value {
     use base64::Engine as _;
     let payload = token.split('.').nth(1).expect("payload");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).expect("base64");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64");
     serde_json::from_slice(&bytes).expect("json")
 }
