@@ -7,6 +7,8 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod mail;
+pub mod media;
 pub mod rules;
 pub mod util;

@@ -57,7 +57,10 @@ fn template_matches(template: &str, path: &[&str]) -> bool {
             return false;
         };
         if let Some(name) = part.strip_prefix('<').and_then(|p| p.strip_suffix('>')) {
-            let fits = if name.contains("uuid") {
+            let name = name.trim_start_matches('_');
+            let fits = if name == "medium" {
+                crate::media::Medium::by_name(segment).is_some()
+            } else if name.contains("uuid") {
                 is_canonical_uuid(segment)
             } else if name == "id" || name.ends_with("_id") {
                 IntId::parse(segment).is_some()

@@ -25,17 +25,23 @@ static SWAGGER_UI: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/static/swagg
         super::user::get_user, super::user::update_user, super::user::delete_user, super::user::define_preferences,
         super::user::search_users, super::user::list_liked_genres, super::user::like_genre,
         super::user::unlike_genre, super::user::export_user,
+        super::media::popular, super::media::search, super::media::list_genres, super::media::get_meta,
+        super::media::update_meta, super::media::user_recommendations, super::media::group_recommendations,
+        super::media::serie_episodes, super::media::track_history, super::media::get_content,
+        super::media::modify_content, super::media::delete_content,
         super::health::health, swagger_ui_index, openapi_json,
     ),
     components(schemas(
         UserBase, UserObject, UserExport, Genre, GroupBase, LinkedService, ExportedMeta, BadRecommendation,
         MessageReply, PayloadErrors, ValidationErrors, TokenErrorBody, LoginReply, UserReply, ExportReply,
         UserPage, GenreList, HealthReply, LoginBody, RegisterBody, ForgetBody, ResetBody, UserPatchBody,
+        ContentPage, ContentList, ContentReply, Meta, MetaReply, MetaPatchBody,
     )),
     modifiers(&BearerSecurity),
     tags(
         (name = "auth", description = "Login, registration, logout, password reset"),
         (name = "user", description = "Accounts, liked genres, search, export"),
+        (name = "media", description = "The six media (application, book, game, movie, serie, track): lists, search, metas, recommendations"),
         (name = "meta", description = "Health and API documentation"),
     )
 )]
@@ -216,4 +222,59 @@ pub struct UserPatchBody {
     pub username: Option<String>,
     pub email: Option<String>,
     pub password: Option<String>,
+}
+
+/// A paginated list of contents; each item is the medium's Base or Object shape (api-reference.md 2.0),
+/// recommendation lists add `reco_engine` and `reco_score`.
+#[derive(Serialize, ToSchema)]
+pub struct ContentPage {
+    pub status: bool,
+    pub message: String,
+    #[schema(value_type = Vec<Object>)]
+    pub content: Vec<serde_json::Value>,
+    pub number_of_elements: i64,
+    pub page: i64,
+    pub total_pages: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ContentList {
+    pub status: bool,
+    pub message: String,
+    #[schema(value_type = Vec<Object>)]
+    pub content: Vec<serde_json::Value>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ContentReply {
+    pub status: bool,
+    pub message: String,
+    #[schema(value_type = Object)]
+    pub content: serde_json::Value,
+}
+
+/// A user's interaction with a content (dates are UTC, ISO-8601 without timezone).
+#[derive(Serialize, ToSchema)]
+pub struct Meta {
+    pub rating: Option<i64>,
+    pub last_rating_date: Option<String>,
+    pub review_see_count: i64,
+    pub last_review_see_date: Option<String>,
+    pub count: i64,
+    pub last_count_increment: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MetaReply {
+    pub status: bool,
+    pub message: String,
+    pub content: Meta,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MetaPatchBody {
+    /// 0..5; replaces this user's previous rating in the content's average
+    pub rating: Option<i64>,
+    /// ≥ 0, may be fractional; added to the consumption count (stored rounded)
+    pub additional_count: Option<f64>,
 }

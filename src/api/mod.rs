@@ -7,6 +7,7 @@ pub mod catchers;
 pub mod cors;
 pub mod docs;
 pub mod health;
+pub mod media;
 pub mod params;
 pub mod reply;
 pub mod shapes;
@@ -63,6 +64,7 @@ fn assemble(state: AppState, transport: Transport) -> Result<Rocket<Build>, Star
         .mount("/api/auth", auth::routes())
         .mount("/api/user", user::routes())
         .mount("/api", health::routes())
+        .mount("/api", media::routes())
         .mount("/", docs::routes())
         .register("/", catchers::catchers())
         .attach(catchers::ExactPaths)
@@ -88,10 +90,11 @@ fn assemble(state: AppState, transport: Transport) -> Result<Rocket<Build>, Star
 
 /// The user behind a token, or 404 "User not found!" (a valid token of a deleted user gets this).
 pub async fn caller(state: &AppState, token: &AccessToken) -> ApiResult<users::User> {
-    let identity = token.identity.clone();
-    state
-        .db
-        .run(move |conn| Ok(users::find_by_uuid(conn, &identity)?))
-        .await?
-        .ok_or_else(|| ApiError::not_found("User not found!"))
+    let token = token.clone();
+    state.db.run(move |conn| caller_in(conn, &token)).await
+}
+
+/// [`caller`] inside database work that is already running.
+pub fn caller_in(conn: &rusqlite::Connection, token: &AccessToken) -> ApiResult<users::User> {
+    users::find_by_uuid(conn, &token.identity)?.ok_or_else(|| ApiError::not_found("User not found!"))
 }

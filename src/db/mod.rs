@@ -1,9 +1,11 @@
 //! The store: one SQLite file behind an r2d2 pool, its embedded migrations, and a way to run blocking
 //! database work off Rocket's async workers. One submodule per aggregate holds that aggregate's queries.
 
+pub mod catalogue;
 pub mod genres;
 pub mod groups;
 pub mod mail;
+pub mod meta;
 pub mod tokens;
 pub mod users;
 

@@ -1,0 +1,283 @@
+//! The six media, described once. Everything that differs between applications, books, games,
+//! movies, series and tracks is data in this table (api-reference.md 2.9, 5.4); the routes, queries,
+//! shapes and event writers are written once over it.
+
+/// SQLite storage class of a media column (what the API shows: a JSON string or integer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Text,
+    Integer,
+}
+
+#[derive(Debug)]
+pub struct Column {
+    pub name: &'static str,
+    pub kind: Kind,
+}
+
+const fn text(name: &'static str) -> Column {
+    Column { name, kind: Kind::Text }
+}
+const fn int(name: &'static str) -> Column {
+    Column { name, kind: Kind::Integer }
+}
+
+/// A table that shares its key with `content` (the six media and `episode`).
+#[derive(Debug)]
+pub struct MediaTable {
+    /// Table name, also the `model_name` of its events; `<name>_added_event` holds its additions.
+    pub name: &'static str,
+    /// `content.content_type` of its rows.
+    pub content_type: &'static str,
+    /// The alias under which the API repeats `content_id` (`app_id`, …; books have none).
+    pub alias: Option<&'static str>,
+    /// Columns in table order (also the order of its `_added_event` columns).
+    pub columns: &'static [Column],
+}
+
+impl MediaTable {
+    pub fn added_event_table(&self) -> String {
+        format!("{}_added_event", self.name)
+    }
+    pub fn column(&self, name: &str) -> Option<&'static Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+}
+
+/// How a medium's popular list is ordered (2.9), each ending with `content_id` as the tiebreaker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PopularOrder {
+    /// `content.rating_count DESC, content.rating DESC`
+    RatingCount,
+    /// `content.popularity_score DESC`
+    PopularityScore,
+    /// `game.recommendations DESC`
+    Recommendations,
+}
+
+impl PopularOrder {
+    /// The ORDER BY terms, over `c` (content) and `m` (the media table). SQLite sorts NULL lowest,
+    /// so DESC already means the reference's DESC NULLS LAST.
+    pub fn sql(self) -> &'static str {
+        match self {
+            PopularOrder::RatingCount => "c.rating_count DESC, c.rating DESC, c.content_id",
+            PopularOrder::PopularityScore => "c.popularity_score DESC, c.content_id",
+            PopularOrder::Recommendations => "m.recommendations DESC, c.content_id",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Medium {
+    pub table: MediaTable,
+    /// "Application", "Book", … as the messages spell it.
+    pub display: &'static str,
+    pub search_column: &'static str,
+    pub popular_order: PopularOrder,
+    /// Whether each list shows the Object variant (with `genres`) or the Base one (2.9).
+    pub popular_with_genres: bool,
+    pub search_with_genres: bool,
+    pub recommendation_with_genres: bool,
+    /// Applications show their first genre as `categorie`.
+    pub with_categorie: bool,
+    /// `GET /api/{m}/genres`: its message, and the permission it needs; `None`: no such route (book).
+    pub genres_route: Option<(&'static str, Option<&'static str>)>,
+    /// Bad-recommendation reason categories (5.4).
+    pub reason_categories: &'static [&'static str],
+}
+
+impl Medium {
+    pub fn name(&self) -> &'static str {
+        self.table.name
+    }
+    pub fn popular_message(&self) -> String {
+        format!("Most popular {} data sent", self.table.name)
+    }
+    pub fn search_message(&self) -> String {
+        format!("{} data sent", self.display)
+    }
+    pub fn not_found_message(&self) -> String {
+        format!("{} not found!", self.display)
+    }
+
+    pub fn by_name(name: &str) -> Option<&'static Medium> {
+        MEDIA.iter().find(|m| m.table.name == name)
+    }
+    pub fn by_content_type(content_type: &str) -> Option<&'static Medium> {
+        MEDIA.iter().find(|m| m.table.content_type == content_type)
+    }
+}
+
+pub static EPISODE: MediaTable = MediaTable {
+    name: "episode",
+    content_type: "EPISODE",
+    alias: Some("episode_id"),
+    columns: &[text("imdbid"), text("title"), int("year"), int("season_number"), int("episode_number"), int("serie_id")],
+};
+
+pub static MEDIA: [Medium; 6] = [
+    Medium {
+        table: MediaTable {
+            name: "application",
+            content_type: "APPLICATION",
+            alias: Some("app_id"),
+            columns: &[
+                text("name"),
+                text("size"),
+                text("installs"),
+                text("type"),
+                text("price"),
+                text("content_rating"),
+                text("last_updated"),
+                text("current_version"),
+                text("android_version"),
+                text("cover"),
+            ],
+        },
+        display: "Application",
+        search_column: "name",
+        popular_order: PopularOrder::RatingCount,
+        popular_with_genres: false,
+        search_with_genres: false,
+        recommendation_with_genres: false,
+        with_categorie: true,
+        genres_route: Some(("Application genres data sent", Some("indicate_interest"))),
+        reason_categories: &["categorie"],
+    },
+    Medium {
+        table: MediaTable {
+            name: "book",
+            content_type: "BOOK",
+            alias: None,
+            columns: &[
+                text("isbn"),
+                text("title"),
+                text("author"),
+                int("year_of_publication"),
+                text("publisher"),
+                text("image_url_s"),
+                text("image_url_m"),
+                text("image_url_l"),
+            ],
+        },
+        display: "Book",
+        search_column: "title",
+        popular_order: PopularOrder::PopularityScore,
+        popular_with_genres: false,
+        search_with_genres: false,
+        recommendation_with_genres: false,
+        with_categorie: false,
+        genres_route: None,
+        reason_categories: &["author", "publisher", "year_of_publication"],
+    },
+    Medium {
+        table: MediaTable {
+            name: "game",
+            content_type: "GAME",
+            alias: Some("game_id"),
+            columns: &[
+                int("steamid"),
+                text("name"),
+                text("short_description"),
+                text("header_image"),
+                text("website"),
+                text("developers"),
+                text("publishers"),
+                text("price"),
+                int("recommendations"),
+                text("release_date"),
+            ],
+        },
+        display: "Game",
+        search_column: "name",
+        popular_order: PopularOrder::Recommendations,
+        popular_with_genres: true,
+        search_with_genres: false,
+        recommendation_with_genres: true,
+        with_categorie: false,
+        genres_route: Some(("Game genres data sent", None)),
+        reason_categories: &["developers", "publishers", "genres", "release_date"],
+    },
+    Medium {
+        table: MediaTable {
+            name: "movie",
+            content_type: "MOVIE",
+            alias: Some("movie_id"),
+            columns: &[
+                text("title"),
+                text("language"),
+                text("actors"),
+                text("year"),
+                text("producers"),
+                text("director"),
+                text("writer"),
+                text("imdbid"),
+                text("tmdbid"),
+                text("cover"),
+                text("plot_outline"),
+            ],
+        },
+        display: "Movie",
+        search_column: "title",
+        popular_order: PopularOrder::PopularityScore,
+        popular_with_genres: true,
+        search_with_genres: false,
+        recommendation_with_genres: true,
+        with_categorie: false,
+        genres_route: Some(("Movie genres data sent", None)),
+        reason_categories: &["actors", "year", "producers", "director", "genres", "writer"],
+    },
+    Medium {
+        table: MediaTable {
+            name: "serie",
+            content_type: "SERIE",
+            alias: Some("serie_id"),
+            columns: &[
+                text("imdbid"),
+                text("title"),
+                int("start_year"),
+                int("end_year"),
+                text("writers"),
+                text("directors"),
+                text("actors"),
+                text("cover"),
+                text("plot_outline"),
+            ],
+        },
+        display: "Serie",
+        search_column: "title",
+        popular_order: PopularOrder::PopularityScore,
+        popular_with_genres: true,
+        search_with_genres: false,
+        recommendation_with_genres: true,
+        with_categorie: false,
+        genres_route: Some(("Serie genres data sent", None)),
+        reason_categories: &["directors", "writers", "start_year", "end_year", "genres", "actors"],
+    },
+    Medium {
+        table: MediaTable {
+            name: "track",
+            content_type: "TRACK",
+            alias: Some("track_id"),
+            columns: &[
+                text("title"),
+                int("year"),
+                text("artist_name"),
+                text("release"),
+                text("track_mmid"),
+                text("recording_mbid"),
+                text("spotify_id"),
+                text("covert_art_url"),
+            ],
+        },
+        display: "Track",
+        search_column: "title",
+        popular_order: PopularOrder::RatingCount,
+        popular_with_genres: true,
+        search_with_genres: true,
+        recommendation_with_genres: true,
+        with_categorie: false,
+        genres_route: Some(("track genres data sent", None)),
+        reason_categories: &["year", "artist_name", "release", "genres"],
+    },
+];
