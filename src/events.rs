@@ -9,7 +9,7 @@
 
 use crate::media::MediaTable;
 use rusqlite::types::Value;
-use rusqlite::{params, params_from_iter, Connection};
+use rusqlite::{Connection, params, params_from_iter};
 
 /// The model name of user↔content interaction events.
 pub const META_MODEL: &str = "meta_user_content";
@@ -23,14 +23,19 @@ pub struct EventContext {
 
 impl EventContext {
     pub fn now(by: Option<i64>) -> Self {
-        EventContext { at: crate::util::time::now_text(), by }
+        EventContext {
+            at: crate::util::time::now_text(),
+            by,
+        }
     }
 }
 
 /// Takes the next id of the shared sequence.
 pub fn next_id(conn: &Connection) -> rusqlite::Result<i64> {
-    conn.prepare_cached("UPDATE event_sequence SET last_id = last_id + 1 WHERE id = 1 RETURNING last_id")?
-        .query_row([], |r| r.get(0))
+    conn.prepare_cached(
+        "UPDATE event_sequence SET last_id = last_id + 1 WHERE id = 1 RETURNING last_id",
+    )?
+    .query_row([], |r| r.get(0))
 }
 
 /// A `meta_user_content` row was inserted.
@@ -87,13 +92,24 @@ pub fn media_added(
         columns.join(", "),
         placeholders.join(", ")
     );
-    let head = [Value::Integer(id), Value::Text(ctx.at.clone()), ctx.by.map_or(Value::Null, Value::Integer), Value::Integer(content_id)];
-    conn.prepare_cached(&sql)?.execute(params_from_iter(head.iter().chain(values.iter())))?;
+    let head = [
+        Value::Integer(id),
+        Value::Text(ctx.at.clone()),
+        ctx.by.map_or(Value::Null, Value::Integer),
+        Value::Integer(content_id),
+    ];
+    conn.prepare_cached(&sql)?
+        .execute(params_from_iter(head.iter().chain(values.iter())))?;
     Ok(id)
 }
 
 /// A media row was deleted.
-pub fn deletion(conn: &Connection, ctx: &EventContext, object_id: i64, model_name: &str) -> rusqlite::Result<i64> {
+pub fn deletion(
+    conn: &Connection,
+    ctx: &EventContext,
+    object_id: i64,
+    model_name: &str,
+) -> rusqlite::Result<i64> {
     let id = next_id(conn)?;
     conn.prepare_cached(
         "INSERT INTO deletion_event (id, occured_at, occured_by, object_id, model_name) VALUES (?1, ?2, ?3, ?4, ?5)",

@@ -11,4 +11,5 @@ pub mod events;
 pub mod mail;
 pub mod media;
 pub mod rules;
+pub mod seed;
 pub mod util;

@@ -16,10 +16,16 @@ pub struct Column {
 }
 
 const fn text(name: &'static str) -> Column {
-    Column { name, kind: Kind::Text }
+    Column {
+        name,
+        kind: Kind::Text,
+    }
 }
 const fn int(name: &'static str) -> Column {
-    Column { name, kind: Kind::Integer }
+    Column {
+        name,
+        kind: Kind::Integer,
+    }
 }
 
 /// A table that shares its key with `content` (the six media and `episode`).
@@ -112,7 +118,14 @@ pub static EPISODE: MediaTable = MediaTable {
     name: "episode",
     content_type: "EPISODE",
     alias: Some("episode_id"),
-    columns: &[text("imdbid"), text("title"), int("year"), int("season_number"), int("episode_number"), int("serie_id")],
+    columns: &[
+        text("imdbid"),
+        text("title"),
+        int("year"),
+        int("season_number"),
+        int("episode_number"),
+        int("serie_id"),
+    ],
 };
 
 pub static MEDIA: [Medium; 6] = [
@@ -225,7 +238,14 @@ pub static MEDIA: [Medium; 6] = [
         recommendation_with_genres: true,
         with_categorie: false,
         genres_route: Some(("Movie genres data sent", None)),
-        reason_categories: &["actors", "year", "producers", "director", "genres", "writer"],
+        reason_categories: &[
+            "actors",
+            "year",
+            "producers",
+            "director",
+            "genres",
+            "writer",
+        ],
     },
     Medium {
         table: MediaTable {
@@ -252,7 +272,14 @@ pub static MEDIA: [Medium; 6] = [
         recommendation_with_genres: true,
         with_categorie: false,
         genres_route: Some(("Serie genres data sent", None)),
-        reason_categories: &["directors", "writers", "start_year", "end_year", "genres", "actors"],
+        reason_categories: &[
+            "directors",
+            "writers",
+            "start_year",
+            "end_year",
+            "genres",
+            "actors",
+        ],
     },
     Medium {
         table: MediaTable {

@@ -496,3 +496,81 @@ fn an_expired_reset_token_gets_the_custom_expired_body() {
         json!({"status": false, "message": "The token has expired"}),
     );
 }
+
+#[test]
+fn signatures_decode_like_pyjwt() {
+    let app = TestApp::new();
+    let user = app.register("alice@example.com", "alice");
+    // Padding on the signature is accepted.
+    let padded = format!("{}=", user.token);
+    let reply = app.raw(
+        "GET",
+        "/api/user/genre",
+        Some(&format!("Bearer {padded}")),
+        None,
+        None,
+    );
+    assert_eq!(reply.status, Status::Ok, "{}", reply.text);
+    // Any other last character is a bad signature, never a decoding error.
+    let last = user.token.chars().last().unwrap();
+    for replacement in ['A', 'B', 'Q', 'g', 'w', '_'] {
+        if replacement == last {
+            continue;
+        }
+        let mut tampered = user.token.clone();
+        tampered.pop();
+        tampered.push(replacement);
+        let reply = app.raw(
+            "GET",
+            "/api/user/genre",
+            Some(&format!("Bearer {tampered}")),
+            None,
+            None,
+        );
+        let body = reply.json();
+        // Only the two unused low bits may change without changing the bytes.
+        if reply.status != Status::Ok {
+            assert_eq!(
+                body,
+                json!({"msg": "Signature verification failed"}),
+                "{replacement}"
+            );
+        }
+    }
+    // A comma-separated header with a Bearer part works, as in flask-jwt-extended.
+    assert_eq!(
+        app.raw(
+            "GET",
+            "/api/user/genre",
+            Some(&format!("Basic abc, Bearer {}", user.token)),
+            None,
+            None
+        )
+        .status,
+        Status::Ok
+    );
+}
+
+#[test]
+fn reset_with_a_revoked_token_of_a_deleted_user_says_invalid_token_first() {
+    let app = TestApp::new();
+    let user = app.register("alice@example.com", "alice");
+    let keep = app.login("alice@example.com", PASSWORD).json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.request("POST", "/api/auth/logout", Some(&user.token), None);
+    app.request(
+        "DELETE",
+        &format!("/api/user/{}", user.uuid),
+        Some(&keep),
+        None,
+    );
+    app.request(
+        "POST",
+        "/api/auth/reset",
+        None,
+        Some(&json!({"reset_password_token": user.token, "password": "NewPass1!"})),
+    )
+    .expect(401, json!({"status": false, "message": "Invalid token."}));
+}

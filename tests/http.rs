@@ -138,7 +138,10 @@ fn openapi_path(rocket_uri: &str) -> String {
     path.split('/')
         .map(
             |segment| match segment.strip_prefix('<').and_then(|s| s.strip_suffix('>')) {
-                Some(name) => format!("{{{}}}", name.trim_end_matches("..").trim_start_matches('_')),
+                Some(name) => format!(
+                    "{{{}}}",
+                    name.trim_end_matches("..").trim_start_matches('_')
+                ),
                 None => segment.to_owned(),
             },
         )
@@ -208,4 +211,30 @@ fn the_openapi_document_covers_exactly_the_routes() {
         }
     }
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+}
+
+#[test]
+fn options_on_any_known_url_answers_200_like_flask() {
+    let app = TestApp::new();
+    for origin in [None, Some("http://localhost:4200")] {
+        let mut request = app.client.req(Method::Options, "/api/auth/login");
+        if let Some(origin) = origin {
+            request.add_header(Header::new("Origin", origin));
+        }
+        let response = request.dispatch();
+        assert_eq!(response.status().code, 200, "origin {origin:?}");
+        assert_eq!(
+            response.headers().get_one("Allow"),
+            Some("DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT")
+        );
+        assert_eq!(response.into_string().unwrap_or_default(), "");
+    }
+    assert_eq!(
+        app.client
+            .req(Method::Options, "/nowhere")
+            .dispatch()
+            .status()
+            .code,
+        404
+    );
 }

@@ -4,8 +4,8 @@
 
 mod common;
 
-use common::{ghost_uuid, TestApp};
-use serde_json::{json, Value};
+use common::{TestApp, ghost_uuid};
+use serde_json::{Value, json};
 
 const MEDIA: [&str; 6] = ["application", "book", "game", "movie", "serie", "track"];
 
@@ -16,18 +16,30 @@ fn not_found(message: &str) -> Value {
 /// A plausible content of each medium, named `name`.
 fn fields(medium: &str, name: &str) -> Value {
     match medium {
-        "application" => json!({"name": name, "size": "12M", "installs": "1,000+", "type": "Free", "price": "0",
-            "content_rating": "Everyone", "last_updated": "2020-01-01", "current_version": "1.0", "android_version": "8.0", "cover": "c.png"}),
-        "book" => json!({"isbn": format!("isbn-{name}").chars().take(13).collect::<String>(), "title": name, "author": "Ann Author",
-            "year_of_publication": 1999, "publisher": "Pub", "image_url_s": "s", "image_url_m": "m", "image_url_l": "l"}),
-        "game" => json!({"steamid": 42, "name": name, "short_description": "d", "header_image": "h", "website": "w",
-            "developers": "Dev", "publishers": "Pub", "price": "9.99", "recommendations": 10, "release_date": "2019"}),
-        "movie" => json!({"title": name, "language": "en", "actors": "A | B", "year": "1999", "producers": "P",
-            "director": "D", "writer": "W", "imdbid": "tt1", "tmdbid": "1", "cover": "c", "plot_outline": "p"}),
-        "serie" => json!({"imdbid": "tt2", "title": name, "start_year": 2001, "end_year": 2004, "writers": "W",
-            "directors": "D", "actors": "A", "cover": "c", "plot_outline": "p"}),
-        "track" => json!({"title": name, "year": 2001, "artist_name": "Band", "release": "Album", "track_mmid": "m",
-            "recording_mbid": "6d43749e-d519-45dc-bdb8-4e9c3f9bcb69", "spotify_id": "12", "covert_art_url": "u"}),
+        "application" => {
+            json!({"name": name, "size": "12M", "installs": "1,000+", "type": "Free", "price": "0",
+            "content_rating": "Everyone", "last_updated": "2020-01-01", "current_version": "1.0", "android_version": "8.0", "cover": "c.png"})
+        }
+        "book" => {
+            json!({"isbn": format!("isbn-{name}").chars().take(13).collect::<String>(), "title": name, "author": "Ann Author",
+            "year_of_publication": 1999, "publisher": "Pub", "image_url_s": "s", "image_url_m": "m", "image_url_l": "l"})
+        }
+        "game" => {
+            json!({"steamid": 42, "name": name, "short_description": "d", "header_image": "h", "website": "w",
+            "developers": "Dev", "publishers": "Pub", "price": "9.99", "recommendations": 10, "release_date": "2019"})
+        }
+        "movie" => {
+            json!({"title": name, "language": "en", "actors": "A | B", "year": "1999", "producers": "P",
+            "director": "D", "writer": "W", "imdbid": "tt1", "tmdbid": "1", "cover": "c", "plot_outline": "p"})
+        }
+        "serie" => {
+            json!({"imdbid": "tt2", "title": name, "start_year": 2001, "end_year": 2004, "writers": "W",
+            "directors": "D", "actors": "A", "cover": "c", "plot_outline": "p"})
+        }
+        "track" => {
+            json!({"title": name, "year": 2001, "artist_name": "Band", "release": "Album", "track_mmid": "m",
+            "recording_mbid": "6d43749e-d519-45dc-bdb8-4e9c3f9bcb69", "spotify_id": "12", "covert_art_url": "u"})
+        }
         _ => unreachable!(),
     }
 }
@@ -43,21 +55,132 @@ fn each_medium_lists_its_own_contents_in_its_popular_shape() {
     let genre = app.add_genre("Action", "MOVIE");
     let mut ids = std::collections::HashMap::new();
     for medium in MEDIA {
-        ids.insert(medium, app.add_content(medium, fields(medium, &format!("{medium} one")), &[genre]));
+        ids.insert(
+            medium,
+            app.add_content(medium, fields(medium, &format!("{medium} one")), &[genre]),
+        );
     }
     let expected_keys: [(&str, Vec<&str>); 6] = [
-        ("application", vec!["content_id", "app_id", "name", "size", "installs", "type", "price", "content_rating", "last_updated",
-            "current_version", "android_version", "cover", "rating", "rating_count", "popularity_score", "categorie"]),
-        ("book", vec!["content_id", "isbn", "title", "author", "year_of_publication", "publisher", "image_url_s", "image_url_m",
-            "image_url_l", "rating", "rating_count", "popularity_score"]),
-        ("game", vec!["content_id", "game_id", "steamid", "name", "short_description", "header_image", "website", "developers",
-            "publishers", "price", "recommendations", "release_date", "rating", "rating_count", "popularity_score", "genres"]),
-        ("movie", vec!["content_id", "movie_id", "title", "language", "actors", "year", "producers", "director", "writer", "imdbid",
-            "tmdbid", "cover", "plot_outline", "rating", "rating_count", "popularity_score", "genres"]),
-        ("serie", vec!["content_id", "serie_id", "imdbid", "title", "start_year", "end_year", "writers", "directors", "actors",
-            "cover", "plot_outline", "rating", "rating_count", "popularity_score", "genres"]),
-        ("track", vec!["content_id", "track_id", "title", "year", "artist_name", "release", "track_mmid", "recording_mbid",
-            "spotify_id", "covert_art_url", "rating", "rating_count", "popularity_score", "genres"]),
+        (
+            "application",
+            vec![
+                "content_id",
+                "app_id",
+                "name",
+                "size",
+                "installs",
+                "type",
+                "price",
+                "content_rating",
+                "last_updated",
+                "current_version",
+                "android_version",
+                "cover",
+                "rating",
+                "rating_count",
+                "popularity_score",
+                "categorie",
+            ],
+        ),
+        (
+            "book",
+            vec![
+                "content_id",
+                "isbn",
+                "title",
+                "author",
+                "year_of_publication",
+                "publisher",
+                "image_url_s",
+                "image_url_m",
+                "image_url_l",
+                "rating",
+                "rating_count",
+                "popularity_score",
+            ],
+        ),
+        (
+            "game",
+            vec![
+                "content_id",
+                "game_id",
+                "steamid",
+                "name",
+                "short_description",
+                "header_image",
+                "website",
+                "developers",
+                "publishers",
+                "price",
+                "recommendations",
+                "release_date",
+                "rating",
+                "rating_count",
+                "popularity_score",
+                "genres",
+            ],
+        ),
+        (
+            "movie",
+            vec![
+                "content_id",
+                "movie_id",
+                "title",
+                "language",
+                "actors",
+                "year",
+                "producers",
+                "director",
+                "writer",
+                "imdbid",
+                "tmdbid",
+                "cover",
+                "plot_outline",
+                "rating",
+                "rating_count",
+                "popularity_score",
+                "genres",
+            ],
+        ),
+        (
+            "serie",
+            vec![
+                "content_id",
+                "serie_id",
+                "imdbid",
+                "title",
+                "start_year",
+                "end_year",
+                "writers",
+                "directors",
+                "actors",
+                "cover",
+                "plot_outline",
+                "rating",
+                "rating_count",
+                "popularity_score",
+                "genres",
+            ],
+        ),
+        (
+            "track",
+            vec![
+                "content_id",
+                "track_id",
+                "title",
+                "year",
+                "artist_name",
+                "release",
+                "track_mmid",
+                "recording_mbid",
+                "spotify_id",
+                "covert_art_url",
+                "rating",
+                "rating_count",
+                "popularity_score",
+                "genres",
+            ],
+        ),
     ];
     for (medium, expected) in expected_keys {
         let body = app.get(&format!("/api/{medium}"), &user.token).json();
@@ -73,14 +196,24 @@ fn each_medium_lists_its_own_contents_in_its_popular_shape() {
     }
     // Typed values and the shapes' extras.
     let app_item = &app.get("/api/application", &user.token).json()["content"][0];
-    assert_eq!(app_item["categorie"], json!({"genre_id": genre, "name": "Action", "count": 3}));
+    assert_eq!(
+        app_item["categorie"],
+        json!({"genre_id": genre, "name": "Action", "count": 3})
+    );
     let book = &app.get("/api/book", &user.token).json()["content"][0];
     assert_eq!(book["year_of_publication"], 1999);
     let movie = &app.get("/api/movie", &user.token).json()["content"][0];
     assert_eq!(movie["year"], "1999");
-    assert_eq!(movie["genres"], json!([{"genre_id": genre, "name": "Action", "count": 3}]));
+    assert_eq!(
+        movie["genres"],
+        json!([{"genre_id": genre, "name": "Action", "count": 3}])
+    );
     // The wire text prints floats like Python.
-    assert!(app.get("/api/movie", &user.token).text.contains(r#""popularity_score": 0.0"#));
+    assert!(
+        app.get("/api/movie", &user.token)
+            .text
+            .contains(r#""popularity_score": 0.0"#)
+    );
 }
 
 #[test]
@@ -103,8 +236,13 @@ fn popular_orderings_per_medium_with_nulls_last_and_id_tiebreak() {
             }
             "game" => {
                 let conn = app.db();
-                for (id, recommendations) in [(a, Some(5)), (b, None), (c, Some(50)), (d, Some(5))] {
-                    conn.execute("UPDATE game SET recommendations = ?2 WHERE content_id = ?1", rusqlite::params![id, recommendations]).unwrap();
+                for (id, recommendations) in [(a, Some(5)), (b, None), (c, Some(50)), (d, Some(5))]
+                {
+                    conn.execute(
+                        "UPDATE game SET recommendations = ?2 WHERE content_id = ?1",
+                        rusqlite::params![id, recommendations],
+                    )
+                    .unwrap();
                 }
                 vec![c, a, d, b]
             }
@@ -117,7 +255,12 @@ fn popular_orderings_per_medium_with_nulls_last_and_id_tiebreak() {
             }
         };
         let body = app.get(&format!("/api/{medium}"), &user.token).json();
-        let got: Vec<i64> = body["content"].as_array().unwrap().iter().map(|i| i["content_id"].as_i64().unwrap()).collect();
+        let got: Vec<i64> = body["content"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["content_id"].as_i64().unwrap())
+            .collect();
         assert_eq!(got, expected, "{medium}");
     }
 }
@@ -126,11 +269,23 @@ fn popular_orderings_per_medium_with_nulls_last_and_id_tiebreak() {
 fn pagination_is_24_a_page() {
     let app = TestApp::new();
     let user = app.register("alice@example.com", "alice");
-    let ids: Vec<i64> = (0..50).map(|i| app.add_content("movie", fields("movie", &format!("m{i}")), &[])).collect();
+    let ids: Vec<i64> = (0..50)
+        .map(|i| app.add_content("movie", fields("movie", &format!("m{i}")), &[]))
+        .collect();
     let page = |q: &str| app.get(&format!("/api/movie{q}"), &user.token).json();
     let first = page("");
-    assert_eq!((first["number_of_elements"].as_i64(), first["page"].as_i64(), first["total_pages"].as_i64()), (Some(24), Some(1), Some(3)));
-    assert_eq!(first["content"][0]["content_id"], ids[0], "equal scores: content_id order");
+    assert_eq!(
+        (
+            first["number_of_elements"].as_i64(),
+            first["page"].as_i64(),
+            first["total_pages"].as_i64()
+        ),
+        (Some(24), Some(1), Some(3))
+    );
+    assert_eq!(
+        first["content"][0]["content_id"], ids[0],
+        "equal scores: content_id order"
+    );
     let third = page("?page=3");
     assert_eq!(third["number_of_elements"], 2);
     assert_eq!(third["content"][1]["content_id"], ids[49]);
@@ -141,8 +296,10 @@ fn pagination_is_24_a_page() {
     }
     assert_eq!(page("?page=4")["content"], json!([]));
     assert_eq!(page("?page=oops")["page"], 1);
-    app.get("/api/movie", &app.token_for(&ghost_uuid(), &[])).expect(404, not_found("User not found!"));
-    app.get("/api/music", &user.token).expect(404, not_found("Resource not found"));
+    app.get("/api/movie", &app.token_for(&ghost_uuid(), &[]))
+        .expect(404, not_found("User not found!"));
+    app.get("/api/music", &user.token)
+        .expect(404, not_found("Resource not found"));
 }
 
 #[test]
@@ -159,17 +316,30 @@ fn search_is_literal_case_insensitive_and_ordered() {
     app.set_scores(popular_inner, None, None, Some(0.9));
     app.set_scores(unpopular_inner, None, None, Some(0.1));
     let search = |term: &str| -> Vec<i64> {
-        let body = app.get(&format!("/api/movie/search/{term}"), &user.token).json();
+        let body = app
+            .get(&format!("/api/movie/search/{term}"), &user.token)
+            .json();
         assert_eq!(body["message"], "Movie data sent");
-        body["content"].as_array().unwrap().iter().map(|i| i["content_id"].as_i64().unwrap()).collect()
+        body["content"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["content_id"].as_i64().unwrap())
+            .collect()
     };
-    assert_eq!(search("matrix"), vec![exact, prefix, popular_inner, unpopular_inner]);
+    assert_eq!(
+        search("matrix"),
+        vec![exact, prefix, popular_inner, unpopular_inner]
+    );
     assert_eq!(search("mAtRiX%20re"), vec![prefix, popular_inner]);
     assert_eq!(search("%25"), vec![odd], "% is a literal character");
     assert_eq!(search("e_f"), vec![odd], "_ is a literal character");
     assert_eq!(search("0%25%20p"), vec![odd]);
     // Two characters: no trigram, a scan with the same order.
-    assert_eq!(search("ix"), vec![popular_inner, unpopular_inner, prefix, exact]);
+    assert_eq!(
+        search("ix"),
+        vec![popular_inner, unpopular_inner, prefix, exact]
+    );
     assert_eq!(search("zzz"), Vec::<i64>::new());
 
     // Search shapes: Base for most media, Object (with genres) for tracks.
@@ -178,7 +348,10 @@ fn search_is_literal_case_insensitive_and_ordered() {
     app.add_content("track", fields("track", "Matrix theme"), &[]);
     let track_item = &app.get("/api/track/search/matrix", &user.token).json()["content"][0];
     assert!(track_item.get("genres").is_some());
-    assert_eq!(app.get("/api/track/search/matrix", &user.token).json()["message"], "Track data sent");
+    assert_eq!(
+        app.get("/api/track/search/matrix", &user.token).json()["message"],
+        "Track data sent"
+    );
 }
 
 #[test]
@@ -186,14 +359,39 @@ fn short_terms_search_too_and_the_index_follows_changes() {
     let app = TestApp::new();
     let admin = app.register_admin("root@example.com", "root");
     let id = app.add_content("game", fields("game", "Zelda"), &[]);
-    let found = |term: &str| app.get(&format!("/api/game/search/{term}"), &admin.token).json()["total_pages"].as_i64().unwrap();
+    let found = |term: &str| {
+        app.get(&format!("/api/game/search/{term}"), &admin.token)
+            .json()["total_pages"]
+            .as_i64()
+            .unwrap()
+    };
     assert_eq!(found("z"), 1);
     assert_eq!(found("ld"), 1);
     assert_eq!(found("zelda"), 1);
-    assert_eq!(app.request("PATCH", &format!("/api/game/{id}"), Some(&admin.token), Some(&json!({"name": "Metroid"}))).status.code, 201);
+    assert_eq!(
+        app.request(
+            "PATCH",
+            &format!("/api/game/{id}"),
+            Some(&admin.token),
+            Some(&json!({"name": "Metroid"}))
+        )
+        .status
+        .code,
+        201
+    );
     assert_eq!(found("zelda"), 0);
     assert_eq!(found("troi"), 1);
-    assert_eq!(app.request("DELETE", &format!("/api/game/{id}"), Some(&admin.token), None).status.code, 201);
+    assert_eq!(
+        app.request(
+            "DELETE",
+            &format!("/api/game/{id}"),
+            Some(&admin.token),
+            None
+        )
+        .status
+        .code,
+        201
+    );
     assert_eq!(found("troi"), 0);
 }
 
@@ -203,24 +401,60 @@ fn genres_per_medium() {
     let user = app.register("alice@example.com", "alice");
     let rock = app.add_genre("Rock", "TRACK");
     let pop = app.add_genre("Pop", "TRACK");
-    app.db().execute("UPDATE genre SET count = 10 WHERE genre_id = ?1", [pop]).unwrap();
+    app.db()
+        .execute("UPDATE genre SET count = 10 WHERE genre_id = ?1", [pop])
+        .unwrap();
     let unknown_count = app.add_genre("Jazz", "TRACK");
-    app.db().execute("UPDATE genre SET count = NULL WHERE genre_id = ?1", [unknown_count]).unwrap();
+    app.db()
+        .execute(
+            "UPDATE genre SET count = NULL WHERE genre_id = ?1",
+            [unknown_count],
+        )
+        .unwrap();
     app.add_genre("Drama", "MOVIE");
-    app.get("/api/track/genres", &user.token).expect(200, json!({"status": true, "message": "track genres data sent", "content": [
-        {"genre_id": unknown_count, "name": "Jazz", "count": null},
-        {"genre_id": pop, "name": "Pop", "count": 10},
-        {"genre_id": rock, "name": "Rock", "count": 3},
-    ]}));
-    for (medium, message) in [("game", "Game genres data sent"), ("movie", "Movie genres data sent"), ("serie", "Serie genres data sent"), ("application", "Application genres data sent")] {
-        assert_eq!(app.get(&format!("/api/{medium}/genres"), &user.token).json()["message"], message);
+    app.get("/api/track/genres", &user.token).expect(
+        200,
+        json!({"status": true, "message": "track genres data sent", "content": [
+            {"genre_id": unknown_count, "name": "Jazz", "count": null},
+            {"genre_id": pop, "name": "Pop", "count": 10},
+            {"genre_id": rock, "name": "Rock", "count": 3},
+        ]}),
+    );
+    for (medium, message) in [
+        ("game", "Game genres data sent"),
+        ("movie", "Movie genres data sent"),
+        ("serie", "Serie genres data sent"),
+        ("application", "Application genres data sent"),
+    ] {
+        assert_eq!(
+            app.get(&format!("/api/{medium}/genres"), &user.token)
+                .json()["message"],
+            message
+        );
     }
-    assert_eq!(app.get("/api/movie/genres", &user.token).json()["content"].as_array().unwrap().len(), 1);
-    app.get("/api/book/genres", &user.token).expect(404, not_found("Resource not found"));
+    assert_eq!(
+        app.get("/api/movie/genres", &user.token).json()["content"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    app.get("/api/book/genres", &user.token)
+        .expect(404, not_found("Resource not found"));
     // Application needs indicate_interest, checked after the caller.
-    app.get("/api/application/genres", &app.token_for(&ghost_uuid(), &[])).expect(404, not_found("User not found!"));
-    app.get("/api/application/genres", &app.token_for(&user.uuid, &[])).expect(403, not_found("Permission missing"));
-    assert_eq!(app.get("/api/movie/genres", &app.token_for(&user.uuid, &[])).status.code, 200);
+    app.get(
+        "/api/application/genres",
+        &app.token_for(&ghost_uuid(), &[]),
+    )
+    .expect(404, not_found("User not found!"));
+    app.get("/api/application/genres", &app.token_for(&user.uuid, &[]))
+        .expect(403, not_found("Permission missing"));
+    assert_eq!(
+        app.get("/api/movie/genres", &app.token_for(&user.uuid, &[]))
+            .status
+            .code,
+        200
+    );
 }
 
 #[test]
@@ -254,17 +488,40 @@ fn recommendation_lists_for_users_and_groups() {
     let list = |path: &str| -> Vec<(i64, Value, Value)> {
         let body = app.get(path, &alice.token).json();
         assert_eq!(body["message"], "Most popular movie data sent", "{path}");
-        body["content"].as_array().unwrap().iter().map(|i| (i["content_id"].as_i64().unwrap(), i["reco_engine"].clone(), i["reco_score"].clone())).collect()
+        body["content"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                (
+                    i["content_id"].as_i64().unwrap(),
+                    i["reco_engine"].clone(),
+                    i["reco_score"].clone(),
+                )
+            })
+            .collect()
     };
-    assert_eq!(list("/api/movie/user"), vec![
-        (m3, json!("CollaborativeFiltering"), json!(0.9)),
-        (m1, json!("CollaborativeFiltering"), json!(0.5)),
-        (m2, json!("FromSimilarContent"), Value::Null),
-    ]);
-    assert_eq!(list("/api/movie/user?reco_engine=FromSimilarContent"), vec![(m2, json!("FromSimilarContent"), Value::Null)]);
+    assert_eq!(
+        list("/api/movie/user"),
+        vec![
+            (m3, json!("CollaborativeFiltering"), json!(0.9)),
+            (m1, json!("CollaborativeFiltering"), json!(0.5)),
+            (m2, json!("FromSimilarContent"), Value::Null),
+        ]
+    );
+    assert_eq!(
+        list("/api/movie/user?reco_engine=FromSimilarContent"),
+        vec![(m2, json!("FromSimilarContent"), Value::Null)]
+    );
     assert_eq!(list("/api/movie/user?reco_engine="), vec![]);
     // decisions F2: every group the caller owns or belongs to, once per content with its best score.
-    assert_eq!(list("/api/movie/groups"), vec![(m1, json!("CollaborativeFiltering"), json!(0.6)), (m2, json!("FromProfile"), json!(0.4))]);
+    assert_eq!(
+        list("/api/movie/groups"),
+        vec![
+            (m1, json!("CollaborativeFiltering"), json!(0.6)),
+            (m2, json!("FromProfile"), json!(0.4))
+        ]
+    );
     let movie = &app.get("/api/movie/user", &alice.token).json()["content"][0];
     assert!(movie.get("genres").is_some() && movie.get("movie_id").is_some());
     let book = &app.get("/api/book/user", &alice.token).json()["content"][0];
@@ -276,10 +533,15 @@ fn recommendation_lists_for_users_and_groups() {
         .expect(400, json!({"errors": {"page": "invalid literal for int() with base 10: 'x'"}, "message": "Input payload validation failed"}));
     app.get("/api/movie/groups?page=", &alice.token)
         .expect(400, json!({"errors": {"page": "invalid literal for int() with base 10: ''"}, "message": "Input payload validation failed"}));
-    assert_eq!(app.get("/api/movie/user?page=%201_0%20", &alice.token).json()["page"], 10);
+    assert_eq!(
+        app.get("/api/movie/user?page=%201_0%20", &alice.token)
+            .json()["page"],
+        10
+    );
     app.raw("GET", "/api/movie/user", Some(&format!("Bearer {}", alice.token)), Some(b""), Some(rocket::http::ContentType::JSON))
         .expect(400, json!({"message": "The browser (or proxy) sent a request that this server could not understand."}));
-    app.get("/api/movie/groups", &app.token_for(&ghost_uuid(), &[])).expect(404, not_found("User not found!"));
+    app.get("/api/movie/groups", &app.token_for(&ghost_uuid(), &[]))
+        .expect(404, not_found("User not found!"));
 }
 
 #[test]
@@ -291,18 +553,36 @@ fn serie_episodes_in_order() {
     let e1 = app.add_content("episode", json!({"title": "S1E1", "year": 2001, "season_number": 1, "episode_number": 1, "serie_id": serie}), &[]);
     let e2 = app.add_content("episode", json!({"title": "S1E2", "year": 2001, "season_number": 1, "episode_number": 2, "serie_id": serie}), &[]);
     // The caller is not looked up: a valid token of nobody works.
-    let body = app.get(&format!("/api/serie/{serie}/episodes"), &app.token_for(&ghost_uuid(), &[])).json();
+    let body = app
+        .get(
+            &format!("/api/serie/{serie}/episodes"),
+            &app.token_for(&ghost_uuid(), &[]),
+        )
+        .json();
     assert_eq!(body["message"], "Series episodes data sent");
-    let got: Vec<i64> = body["content"].as_array().unwrap().iter().map(|e| e["content_id"].as_i64().unwrap()).collect();
+    let got: Vec<i64> = body["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["content_id"].as_i64().unwrap())
+        .collect();
     assert_eq!(got, vec![e1, e2, e3]);
-    assert_eq!(body["content"][2], json!({"content_id": e3, "episode_id": e3, "imdbid": "tt3", "title": "S2E1", "year": 2002,
-        "season_number": 2, "episode_number": 1, "serie_id": serie, "rating": null, "rating_count": 0}));
+    assert_eq!(
+        body["content"][2],
+        json!({"content_id": e3, "episode_id": e3, "imdbid": "tt3", "title": "S2E1", "year": 2002,
+        "season_number": 2, "episode_number": 1, "serie_id": serie, "rating": null, "rating_count": 0})
+    );
     let lonely = app.add_content("serie", fields("serie", "Empty"), &[]);
-    app.get(&format!("/api/serie/{lonely}/episodes"), &user.token).expect(404, not_found("Serie not found!"));
-    app.get("/api/serie/999999/episodes", &user.token).expect(404, not_found("Serie not found!"));
+    app.get(&format!("/api/serie/{lonely}/episodes"), &user.token)
+        .expect(404, not_found("Serie not found!"));
+    app.get("/api/serie/999999/episodes", &user.token)
+        .expect(404, not_found("Serie not found!"));
     // Episodes are not series in the popular list.
     assert_eq!(app.get("/api/serie", &user.token).json()["total_pages"], 1);
-    assert_eq!(app.get("/api/serie", &user.token).json()["number_of_elements"], 2);
+    assert_eq!(
+        app.get("/api/serie", &user.token).json()["number_of_elements"],
+        2
+    );
 }
 
 #[test]
@@ -313,15 +593,33 @@ fn track_history_follows_plays() {
     let t2 = app.add_content("track", fields("track", "second"), &[]);
     let movie = app.add_content("movie", fields("movie", "not a track"), &[]);
     let body = app.get("/api/track/history", &user.token).json();
-    assert_eq!(body["message"], "History of listened track data successfully updated");
+    assert_eq!(
+        body["message"],
+        "History of listened track data successfully updated"
+    );
     assert_eq!(body["content"], json!([]));
     for id in [t1, t2, movie] {
-        assert_eq!(app.request("PATCH", &format!("/api/track/{id}/meta"), Some(&user.token), Some(&json!({"additional_count": 1}))).status.code, 201);
+        assert_eq!(
+            app.request(
+                "PATCH",
+                &format!("/api/track/{id}/meta"),
+                Some(&user.token),
+                Some(&json!({"additional_count": 1}))
+            )
+            .status
+            .code,
+            201
+        );
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
     // Rating alone is not a play.
     let t3 = app.add_content("track", fields("track", "third"), &[]);
-    app.request("PATCH", &format!("/api/track/{t3}/meta"), Some(&user.token), Some(&json!({"rating": 4})));
+    app.request(
+        "PATCH",
+        &format!("/api/track/{t3}/meta"),
+        Some(&user.token),
+        Some(&json!({"rating": 4})),
+    );
     let body = app.get("/api/track/history", &user.token).json();
     let items = body["content"].as_array().unwrap();
     assert_eq!(items.len(), 2);
@@ -329,7 +627,11 @@ fn track_history_follows_plays() {
     assert_eq!(items[1]["track"]["content_id"], t1);
     assert!(items[0]["track"].get("genres").is_some());
     let played = items[0]["last_played_date"].as_str().unwrap();
-    assert!(played.contains('T') && chrono::NaiveDateTime::parse_from_str(played, "%Y-%m-%dT%H:%M:%S%.f").is_ok(), "{played}");
+    assert!(
+        played.contains('T')
+            && chrono::NaiveDateTime::parse_from_str(played, "%Y-%m-%dT%H:%M:%S%.f").is_ok(),
+        "{played}"
+    );
 }
 
 #[test]
@@ -345,21 +647,62 @@ fn one_content_modify_and_delete_with_their_events() {
     let body = app.get(&format!("/api/movie/{id}"), &user.token).json();
     assert_eq!(body["message"], "Movie data sent");
     assert_eq!(body["content"]["title"], "Heat");
-    assert_eq!(body["content"]["genres"], json!([{"genre_id": drama, "name": "Drama", "count": 3}]));
-    app.get(&format!("/api/book/{id}"), &user.token).expect(404, not_found("Book not found!"));
-    app.get("/api/movie/999999", &user.token).expect(404, not_found("Movie not found!"));
-    app.get(&format!("/api/movie/{id}"), &app.token_for(&ghost_uuid(), &[])).expect(404, not_found("User not found!"));
+    assert_eq!(
+        body["content"]["genres"],
+        json!([{"genre_id": drama, "name": "Drama", "count": 3}])
+    );
+    app.get(&format!("/api/book/{id}"), &user.token)
+        .expect(404, not_found("Book not found!"));
+    app.get("/api/movie/999999", &user.token)
+        .expect(404, not_found("Movie not found!"));
+    app.get(
+        &format!("/api/movie/{id}"),
+        &app.token_for(&ghost_uuid(), &[]),
+    )
+    .expect(404, not_found("User not found!"));
 
     // PATCH: caller, permission, content, in that order; Layer A first of all.
     let path = format!("/api/movie/{id}");
     app.request("PATCH", &path, None, Some(&json!({"title": 5})))
         .expect(400, json!({"errors": {"title": "5 is not of type 'string'"}, "message": "Input payload validation failed"}));
-    app.request("PATCH", &path, Some(&app.token_for(&ghost_uuid(), &["modify_content"])), Some(&json!({"title": "x"}))).expect(404, not_found("User not found!"));
-    app.request("PATCH", &path, Some(&user.token), Some(&json!({"title": "x"}))).expect(403, not_found("Permission missing"));
-    app.request("PATCH", "/api/movie/999999", Some(&admin.token), Some(&json!({"title": "x"}))).expect(404, not_found("Movie not found!"));
-    app.request("PATCH", &path, Some(&admin.token), Some(&json!({"titel": "x"})))
-        .expect(400, json!({"status": false, "message": "Validation errors", "errors": ["Unknown field."]}));
-    app.request("PATCH", &path, Some(&admin.token), Some(&json!({"genres": [9999]}))).expect(404, not_found("Genre 9999 not found!"));
+    app.request(
+        "PATCH",
+        &path,
+        Some(&app.token_for(&ghost_uuid(), &["modify_content"])),
+        Some(&json!({"title": "x"})),
+    )
+    .expect(404, not_found("User not found!"));
+    app.request(
+        "PATCH",
+        &path,
+        Some(&user.token),
+        Some(&json!({"title": "x"})),
+    )
+    .expect(403, not_found("Permission missing"));
+    app.request(
+        "PATCH",
+        "/api/movie/999999",
+        Some(&admin.token),
+        Some(&json!({"title": "x"})),
+    )
+    .expect(404, not_found("Movie not found!"));
+    app.request(
+        "PATCH",
+        &path,
+        Some(&admin.token),
+        Some(&json!({"titel": "x"})),
+    )
+    .expect(
+        400,
+        json!({"status": false, "message": "Validation errors", "errors": ["Unknown field."]}),
+    );
+    app.request(
+        "PATCH",
+        &path,
+        Some(&admin.token),
+        Some(&json!({"genres": [9999]})),
+    )
+    .expect(404, not_found("Genre 9999 not found!"));
 
     let before = app.events().len();
     let reply = app.request("PATCH", &path, Some(&admin.token), Some(&json!({"title": "Heat 2", "year": "1999", "director": "Mann", "genres": [comedy, drama]})));
@@ -367,27 +710,83 @@ fn one_content_modify_and_delete_with_their_events() {
     assert_eq!(reply.json()["message"], "Movie updated successfully");
     assert_eq!(reply.json()["content"]["title"], "Heat 2");
     let events = app.events();
-    let new: Vec<(String, String)> = events[before..].iter().map(|(_, t, text)| (t.clone(), text.clone())).collect();
-    assert_eq!(new, vec![
-        ("changed_event".to_owned(), format!("{admin_id}|{id}|movie|title|Heat 2")),
-        ("changed_event".to_owned(), format!("{admin_id}|{id}|movie|director|Mann")),
-        ("changed_event".to_owned(), format!("{admin_id}|{id}|movie|genres|[{comedy}, {drama}]")),
-    ], "one event per column that changed (year did not)");
+    let new: Vec<(String, String)> = events[before..]
+        .iter()
+        .map(|(_, t, text)| (t.clone(), text.clone()))
+        .collect();
+    assert_eq!(
+        new,
+        vec![
+            (
+                "changed_event".to_owned(),
+                format!("{admin_id}|{id}|movie|title|Heat 2")
+            ),
+            (
+                "changed_event".to_owned(),
+                format!("{admin_id}|{id}|movie|director|Mann")
+            ),
+            (
+                "changed_event".to_owned(),
+                format!("{admin_id}|{id}|movie|genres|[{comedy}, {drama}]")
+            ),
+        ],
+        "one event per column that changed (year did not)"
+    );
     // The same change again changes nothing and writes nothing.
-    app.request("PATCH", &path, Some(&admin.token), Some(&json!({"title": "Heat 2", "genres": [comedy, drama]})));
+    app.request(
+        "PATCH",
+        &path,
+        Some(&admin.token),
+        Some(&json!({"title": "Heat 2", "genres": [comedy, drama]})),
+    );
     assert_eq!(app.events().len(), events.len());
 
     // DELETE.
-    app.request("DELETE", &path, Some(&user.token), None).expect(403, not_found("Permission missing"));
-    app.request("DELETE", &format!("/api/serie/{id}"), Some(&admin.token), None).expect(404, not_found("Serie not found!"));
-    app.request("GET", &format!("/api/movie/{id}/meta"), Some(&user.token), None);
-    app.request("DELETE", &path, Some(&admin.token), None).expect(201, json!({"status": true, "message": "Movie successfully deleted"}));
+    app.request("DELETE", &path, Some(&user.token), None)
+        .expect(403, not_found("Permission missing"));
+    app.request(
+        "DELETE",
+        &format!("/api/serie/{id}"),
+        Some(&admin.token),
+        None,
+    )
+    .expect(404, not_found("Serie not found!"));
+    app.request(
+        "GET",
+        &format!("/api/movie/{id}/meta"),
+        Some(&user.token),
+        None,
+    );
+    app.request("DELETE", &path, Some(&admin.token), None)
+        .expect(
+            201,
+            json!({"status": true, "message": "Movie successfully deleted"}),
+        );
     let last = app.events().pop().unwrap();
-    assert_eq!((last.1.as_str(), last.2), ("deletion_event", format!("{admin_id}|{id}|movie")));
-    assert_eq!(app.count(&format!("SELECT count(*) FROM content WHERE content_id = {id}")), 0);
-    assert_eq!(app.count(&format!("SELECT count(*) FROM meta_user_content WHERE content_id = {id}")), 0);
-    assert_eq!(app.count(&format!("SELECT count(*) FROM content_genres WHERE content_id = {id}")), 0);
-    app.get(&path, &user.token).expect(404, not_found("Movie not found!"));
+    assert_eq!(
+        (last.1.as_str(), last.2),
+        ("deletion_event", format!("{admin_id}|{id}|movie"))
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM content WHERE content_id = {id}"
+        )),
+        0
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM meta_user_content WHERE content_id = {id}"
+        )),
+        0
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM content_genres WHERE content_id = {id}"
+        )),
+        0
+    );
+    app.get(&path, &user.token)
+        .expect(404, not_found("Movie not found!"));
 }
 
 #[test]
@@ -395,16 +794,44 @@ fn deleting_a_serie_deletes_its_episodes_with_events_and_unique_names_are_kept()
     let app = TestApp::new();
     let admin = app.register_admin("root@example.com", "root");
     let serie = app.add_content("serie", fields("serie", "Show"), &[]);
-    let episode = app.add_content("episode", json!({"title": "Pilot", "season_number": 1, "episode_number": 1, "serie_id": serie}), &[]);
-    app.request("DELETE", &format!("/api/serie/{serie}"), Some(&admin.token), None).expect(201, json!({"status": true, "message": "Serie successfully deleted"}));
-    let deletions: Vec<String> = app.events().into_iter().filter(|e| e.1 == "deletion_event").map(|e| e.2).collect();
+    let episode = app.add_content(
+        "episode",
+        json!({"title": "Pilot", "season_number": 1, "episode_number": 1, "serie_id": serie}),
+        &[],
+    );
+    app.request(
+        "DELETE",
+        &format!("/api/serie/{serie}"),
+        Some(&admin.token),
+        None,
+    )
+    .expect(
+        201,
+        json!({"status": true, "message": "Serie successfully deleted"}),
+    );
+    let deletions: Vec<String> = app
+        .events()
+        .into_iter()
+        .filter(|e| e.1 == "deletion_event")
+        .map(|e| e.2)
+        .collect();
     let admin_id = app.user_id(&admin.uuid);
-    assert_eq!(deletions, vec![format!("{admin_id}|{episode}|episode"), format!("{admin_id}|{serie}|serie")]);
+    assert_eq!(
+        deletions,
+        vec![
+            format!("{admin_id}|{episode}|episode"),
+            format!("{admin_id}|{serie}|serie")
+        ]
+    );
 
     let first = app.add_content("application", fields("application", "Alpha"), &[]);
     app.add_content("application", fields("application", "Beta"), &[]);
     let before = app.fingerprint();
     app.request("PATCH", &format!("/api/application/{first}"), Some(&admin.token), Some(&json!({"name": "Beta", "price": "1"})))
         .expect(400, json!({"status": false, "message": "Validation errors", "errors": ["This name is already used by another application."]}));
-    assert_eq!(app.fingerprint(), before, "nothing of the failed change is kept");
+    assert_eq!(
+        app.fingerprint(),
+        before,
+        "nothing of the failed change is kept"
+    );
 }

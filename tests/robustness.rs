@@ -222,15 +222,37 @@ fn media_writes_refuse_bad_bodies_and_change_nothing() {
     let admin = app.register_admin("root@example.com", "root");
     let movie = app.add_content("movie", json!({"title": "Heat"}), &[]);
     let routes = [
-        ("PATCH", format!("/api/movie/{movie}/meta"), json!({"rating": 3, "additional_count": 1})),
-        ("PATCH", format!("/api/movie/{movie}"), json!({"title": "Heat 2", "genres": [1]})),
+        (
+            "PATCH",
+            format!("/api/movie/{movie}/meta"),
+            json!({"rating": 3, "additional_count": 1}),
+        ),
+        (
+            "PATCH",
+            format!("/api/movie/{movie}"),
+            json!({"title": "Heat 2", "genres": [1]}),
+        ),
     ];
-    let wrong_values = [json!(null), json!("text"), json!([1]), json!({"a": 1}), json!(true), json!(-1), json!(2.5), json!(99)];
+    let wrong_values = [
+        json!(null),
+        json!("text"),
+        json!([1]),
+        json!({"a": 1}),
+        json!(true),
+        json!(-1),
+        json!(2.5),
+        json!(99),
+    ];
     let mut checked = 0;
     for (method, path, valid) in routes {
         let mut cases: Vec<(String, Vec<u8>, Option<ContentType>)> = bad_bodies(&valid)
             .into_iter()
-            .filter(|(label, _, _)| !label.starts_with("huge") && !label.starts_with("odd unicode") && label != "unknown key" && !label.contains(" as "))
+            .filter(|(label, _, _)| {
+                !label.starts_with("huge")
+                    && !label.starts_with("odd unicode")
+                    && label != "unknown key"
+                    && !label.contains(" as ")
+            })
             .collect();
         for key in valid.as_object().unwrap().keys() {
             for wrong in &wrong_values {
@@ -243,17 +265,35 @@ fn media_writes_refuse_bad_bodies_and_change_nothing() {
                     _ => false,
                 };
                 if !admissible {
-                    cases.push((format!("{key} = {wrong}"), body.to_string().into_bytes(), Some(ContentType::JSON)));
+                    cases.push((
+                        format!("{key} = {wrong}"),
+                        body.to_string().into_bytes(),
+                        Some(ContentType::JSON),
+                    ));
                 }
             }
         }
         for (label, bytes, content_type) in cases {
             let before = app.fingerprint();
-            let reply = app.raw(method, &path, Some(&format!("Bearer {}", admin.token)), Some(&bytes), content_type);
+            let reply = app.raw(
+                method,
+                &path,
+                Some(&format!("Bearer {}", admin.token)),
+                Some(&bytes),
+                content_type,
+            );
             let code = reply.status.code;
-            assert!((400..500).contains(&code), "{method} {path} with {label}: {code} {}", reply.text);
+            assert!(
+                (400..500).contains(&code),
+                "{method} {path} with {label}: {code} {}",
+                reply.text
+            );
             assert!(reply.json().get("message").is_some(), "{label}");
-            assert_eq!(app.fingerprint(), before, "{method} {path} with {label} changed data");
+            assert_eq!(
+                app.fingerprint(),
+                before,
+                "{method} {path} with {label} changed data"
+            );
             checked += 1;
         }
     }

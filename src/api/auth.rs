@@ -251,13 +251,14 @@ async fn reset(state: &State<AppState>, body: Body) -> ApiResult<Reply> {
     reject(errors)?;
 
     let token = state.auth.keys.decode(reset_token)?;
-    state.auth.ensure_not_revoked(&token).await?;
     let identity = token.identity.clone();
     let user = state
         .db
         .run(move |conn| Ok(users::find_by_uuid(conn, &identity)?))
         .await?
         .ok_or_else(|| ApiError::unauthorized("Invalid token."))?;
+    // decisions F12, a check the reference lacks: after the reference's own.
+    state.auth.ensure_not_revoked(&token).await?;
     let password_hash = state.auth.hasher.hash(password).await?;
     let done_mail = mail::password_reset_done(
         &state.front_url,

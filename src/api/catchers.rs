@@ -36,7 +36,7 @@ fn default_catcher(status: Status, request: &Request<'_>) -> ApiError {
 
 /// Whether some route of another method has this path, with each dynamic segment accepting what our
 /// converters accept: names ending in `id` take digits, names with `uuid` take UUIDs.
-fn path_known_for_other_method(request: &Request<'_>) -> bool {
+pub fn path_known_for_other_method(request: &Request<'_>) -> bool {
     let path: Vec<&str> = request.uri().path().segments().collect();
     let method = request.method();
     request.rocket().routes().any(|route| {

@@ -30,7 +30,34 @@ pub fn cors() -> Result<Cors, rocket_cors::Error> {
     .to_cors()
 }
 
+/// Attached after rocket_cors, so that its answers have the last word.
 pub struct ReferenceCors;
+
+/// Attached before rocket_cors: notes what was asked before rocket_cors may reroute a request it
+/// refuses (it turns some OPTIONS requests into a GET of its own error route).
+pub struct NoteRequest;
+
+#[rocket::async_trait]
+impl Fairing for NoteRequest {
+    fn info(&self) -> Info {
+        Info {
+            name: "note the request before CORS",
+            kind: Kind::Request,
+        }
+    }
+
+    async fn on_request(&self, request: &mut Request<'_>, _: &mut rocket::Data<'_>) {
+        let known = super::catchers::path_known_for_other_method(request);
+        let method = request.method();
+        request.local_cache(|| Asked { method, known });
+    }
+}
+
+/// The method of a request as it arrived, and whether a route has its path.
+struct Asked {
+    method: Method,
+    known: bool,
+}
 
 #[rocket::async_trait]
 impl Fairing for ReferenceCors {
@@ -42,18 +69,32 @@ impl Fairing for ReferenceCors {
     }
 
     async fn on_response<'r>(&self, request: &'r Request<'_>, response: &mut Response<'r>) {
-        if request.headers().get_one("Origin").is_none() {
-            response.set_header(Header::new("Access-Control-Allow-Origin", "*"));
-            return;
+        let origin = request.headers().get_one("Origin");
+        match origin {
+            None => {
+                response.set_header(Header::new("Access-Control-Allow-Origin", "*"));
+            }
+            Some(origin) => {
+                response.set_header(Header::new(
+                    "Access-Control-Allow-Origin",
+                    origin.to_owned(),
+                ));
+                response.set_header(Header::new("Vary", "Origin"));
+            }
         }
-        let preflight = request.method() == Method::Options
-            && request.headers().contains("Access-Control-Request-Method")
-            && response.status() == Status::NoContent;
-        if preflight {
+        // Flask answers OPTIONS on every known URL itself: 200, empty, with Allow.
+        let asked = request.local_cache(|| Asked {
+            method: request.method(),
+            known: false,
+        });
+        if asked.method == Method::Options && asked.known {
             response.set_status(Status::Ok);
             response.set_header(Header::new("Allow", METHODS));
-            response.set_header(Header::new("Access-Control-Allow-Methods", METHODS));
+            if origin.is_some() {
+                response.set_header(Header::new("Access-Control-Allow-Methods", METHODS));
+            }
             response.remove_header("Content-Type");
+            response.set_sized_body(0, std::io::Cursor::new(Vec::new()));
         }
     }
 }

@@ -5,21 +5,21 @@
 //! rank (lower wins); the static namespaces (`/api/user`, `/api/auth`) keep Rocket's default ranks,
 //! which are all lower.
 
-use super::body::{unknown_fields, Body, Field, Schema, Ty};
+use super::body::{Body, Field, Schema, Ty, unknown_fields};
 use super::params::IntId;
-use super::reply::{strict_page, Page, Reply};
-use super::{caller_in, AppState};
+use super::reply::{Page, Reply, strict_page};
+use super::{AppState, caller_in};
 use crate::auth::{self, Bearer};
 use crate::db::catalogue::{self, Audience, Shape};
 use crate::db::meta::{self, Amount, Interaction, InteractionError, MetaWriteError};
 use crate::db::{self, genres};
 use crate::error::{ApiError, ApiResult};
 use crate::events::EventContext;
-use crate::media::{Kind, Medium, EPISODE, MEDIA};
+use crate::media::{EPISODE, Kind, MEDIA, Medium};
 use crate::util::time::db_text_to_api;
 use rocket::http::Status;
 use rocket::request::FromParam;
-use rocket::{delete, get, patch, routes, Route, State};
+use rocket::{Route, State, delete, get, patch, routes};
 use serde_json::{Map, Value};
 use std::sync::LazyLock;
 
@@ -53,7 +53,12 @@ impl<'a> FromParam<'a> for MediumParam {
 const ITEM_NOT_FOUND: &str = "Item not found!";
 
 fn items_reply(message: &str, page: &Page, total: i64, items: Vec<Map<String, Value>>) -> Reply {
-    Reply::page(message, page, total, items.into_iter().map(Value::Object).collect())
+    Reply::page(
+        message,
+        page,
+        total,
+        items.into_iter().map(Value::Object).collect(),
+    )
 }
 
 /// Most popular contents of a medium, 24 a page.
@@ -63,7 +68,12 @@ fn items_reply(message: &str, page: &Page, total: i64, items: Vec<Map<String, Va
     responses((status = 200, description = "\"Most popular {m} data sent\", paginated", body = super::docs::ContentPage),
               (status = 404, description = "\"User not found!\"", body = super::docs::MessageReply)))]
 #[get("/<medium>?<page>", rank = 6)]
-async fn popular(state: &State<AppState>, bearer: Bearer, medium: MediumParam, page: Option<String>) -> ApiResult<Reply> {
+async fn popular(
+    state: &State<AppState>,
+    bearer: Bearer,
+    medium: MediumParam,
+    page: Option<String>,
+) -> ApiResult<Reply> {
     let token = state.auth.verify(&bearer).await?;
     let medium = medium.0;
     let page = Page::lenient(page.as_deref());
@@ -73,7 +83,12 @@ async fn popular(state: &State<AppState>, bearer: Bearer, medium: MediumParam, p
         .run(move |conn| {
             caller_in(conn, &token)?;
             let (ids, total) = catalogue::popular(conn, medium, limit, offset)?;
-            let items = catalogue::load(conn, &medium.table, &ids, Shape::with_genres(medium, medium.popular_with_genres))?;
+            let items = catalogue::load(
+                conn,
+                &medium.table,
+                &ids,
+                Shape::with_genres(medium, medium.popular_with_genres),
+            )?;
             Ok((total, items))
         })
         .await?;
@@ -102,7 +117,12 @@ async fn search(
         .run(move |conn| {
             caller_in(conn, &token)?;
             let (ids, total) = catalogue::search(conn, medium, &search_term, limit, offset)?;
-            let items = catalogue::load(conn, &medium.table, &ids, Shape::with_genres(medium, medium.search_with_genres))?;
+            let items = catalogue::load(
+                conn,
+                &medium.table,
+                &ids,
+                Shape::with_genres(medium, medium.search_with_genres),
+            )?;
             Ok((total, items))
         })
         .await?;
@@ -116,7 +136,11 @@ async fn search(
               (status = 403, description = "application only: \"Permission missing\" (indicate_interest)", body = super::docs::MessageReply),
               (status = 404, description = "\"User not found!\", or no such route (book)", body = super::docs::MessageReply)))]
 #[get("/<medium>/genres", rank = 2)]
-async fn list_genres(state: &State<AppState>, bearer: Bearer, medium: MediumParam) -> ApiResult<Reply> {
+async fn list_genres(
+    state: &State<AppState>,
+    bearer: Bearer,
+    medium: MediumParam,
+) -> ApiResult<Reply> {
     let medium = medium.0;
     let (message, permission) = medium.genres_route.ok_or(ApiError::RouteNotFound)?;
     let token = state.auth.verify(&bearer).await?;
@@ -130,19 +154,29 @@ async fn list_genres(state: &State<AppState>, bearer: Bearer, medium: MediumPara
             Ok(genres::of_content_type(conn, medium.table.content_type)?)
         })
         .await?;
-    Ok(Reply::with(Status::Ok, message, &[("content", super::reply::to_value(&list))]))
+    Ok(Reply::with(
+        Status::Ok,
+        message,
+        &[("content", super::reply::to_value(&list))],
+    ))
 }
 
 /// Writes an interaction in one transaction with its events; maps the domain's refusals.
-fn interact(conn: &mut rusqlite::Connection, user_id: i64, content_id: i64, interaction: Interaction) -> ApiResult<meta::Meta> {
+fn interact(
+    conn: &mut rusqlite::Connection,
+    user_id: i64,
+    content_id: i64,
+    interaction: Interaction,
+) -> ApiResult<meta::Meta> {
     let tx = db::write_transaction(conn)?;
     let ctx = EventContext::now(Some(user_id));
-    let stored = meta::interact(&tx, &ctx, user_id, content_id, interaction).map_err(|e| match e {
-        MetaWriteError::Interaction(InteractionError::CountOverflow) => {
-            ApiError::bad_request("additional_count would make the count too large")
-        }
-        MetaWriteError::Sqlite(e) => e.into(),
-    })?;
+    let stored =
+        meta::interact(&tx, &ctx, user_id, content_id, interaction).map_err(|e| match e {
+            MetaWriteError::Interaction(InteractionError::CountOverflow) => {
+                ApiError::bad_request("additional_count would make the count too large")
+            }
+            MetaWriteError::Sqlite(e) => e.into(),
+        })?;
     tx.commit()?;
     Ok(stored)
 }
@@ -153,7 +187,12 @@ fn interact(conn: &mut rusqlite::Connection, user_id: i64, content_id: i64, inte
     responses((status = 200, description = "\"Meta successfully sent\" with the meta after this view", body = super::docs::MetaReply),
               (status = 404, description = "\"User not found!\" or \"Item not found!\"", body = super::docs::MessageReply)))]
 #[get("/<_medium>/<content_id>/meta", rank = 4)]
-async fn get_meta(state: &State<AppState>, bearer: Bearer, _medium: MediumParam, content_id: IntId) -> ApiResult<Reply> {
+async fn get_meta(
+    state: &State<AppState>,
+    bearer: Bearer,
+    _medium: MediumParam,
+    content_id: IntId,
+) -> ApiResult<Reply> {
     let token = state.auth.verify(&bearer).await?;
     let stored = state
         .db
@@ -162,14 +201,28 @@ async fn get_meta(state: &State<AppState>, bearer: Bearer, _medium: MediumParam,
             if !catalogue::content_exists(conn, content_id.0)? {
                 return Err(ApiError::not_found(ITEM_NOT_FOUND));
             }
-            interact(conn, me.user_id, content_id.0, Interaction { view: true, ..Default::default() })
+            interact(
+                conn,
+                me.user_id,
+                content_id.0,
+                Interaction {
+                    view: true,
+                    ..Default::default()
+                },
+            )
         })
         .await?;
-    Ok(Reply::with(Status::Ok, "Meta successfully sent", &[("content", stored.to_json())]))
+    Ok(Reply::with(
+        Status::Ok,
+        "Meta successfully sent",
+        &[("content", stored.to_json())],
+    ))
 }
 
 static META_PATCH: Schema = Schema(&[
-    Field::optional("rating", Ty::Integer).min(0.0, "0").max(5.0, "5"),
+    Field::optional("rating", Ty::Integer)
+        .min(0.0, "0")
+        .max(5.0, "5"),
     Field::optional("additional_count", Ty::Number).min(0.0, "0"),
 ]);
 
@@ -194,7 +247,10 @@ async fn update_meta(
         rating: input.get("rating").and_then(Value::as_i64),
         consumption: input.get("additional_count").and_then(|v| match v {
             Value::Number(n) if n.is_f64() => n.as_f64().map(Amount::Float),
-            Value::Number(n) => n.as_i64().map(Amount::Int).or_else(|| n.as_f64().map(Amount::Float)),
+            Value::Number(n) => n
+                .as_i64()
+                .map(Amount::Int)
+                .or_else(|| n.as_f64().map(Amount::Float)),
             _ => None,
         }),
     };
@@ -230,12 +286,32 @@ async fn recommendations(
         .db
         .run(move |conn| {
             let me = caller_in(conn, &token)?;
-            let (rows, total) = catalogue::recommendations(conn, medium, audience(me.user_id), reco_engine.as_deref(), limit, offset)?;
+            let (rows, total) = catalogue::recommendations(
+                conn,
+                medium,
+                audience(me.user_id),
+                reco_engine.as_deref(),
+                limit,
+                offset,
+            )?;
             let ids: Vec<i64> = rows.iter().map(|r| r.content_id).collect();
-            let mut items = catalogue::load(conn, &medium.table, &ids, Shape::with_genres(medium, medium.recommendation_with_genres))?;
+            let mut items = catalogue::load(
+                conn,
+                &medium.table,
+                &ids,
+                Shape::with_genres(medium, medium.recommendation_with_genres),
+            )?;
             for (item, row) in items.iter_mut().zip(rows.iter()) {
-                item.insert("reco_engine".into(), row.engine.clone().map_or(Value::Null, Value::String));
-                item.insert("reco_score".into(), row.score.and_then(serde_json::Number::from_f64).map_or(Value::Null, Value::Number));
+                item.insert(
+                    "reco_engine".into(),
+                    row.engine.clone().map_or(Value::Null, Value::String),
+                );
+                item.insert(
+                    "reco_score".into(),
+                    row.score
+                        .and_then(serde_json::Number::from_f64)
+                        .map_or(Value::Null, Value::Number),
+                );
             }
             Ok((total, items))
         })
@@ -259,7 +335,16 @@ async fn user_recommendations(
     reco_engine: Option<String>,
     body: Body,
 ) -> ApiResult<Reply> {
-    recommendations(state, bearer, medium.0, page, reco_engine, body, Audience::User).await
+    recommendations(
+        state,
+        bearer,
+        medium.0,
+        page,
+        reco_engine,
+        body,
+        Audience::User,
+    )
+    .await
 }
 
 /// Recommendations computed for the groups the caller owns or belongs to (decisions F2).
@@ -278,7 +363,16 @@ async fn group_recommendations(
     reco_engine: Option<String>,
     body: Body,
 ) -> ApiResult<Reply> {
-    recommendations(state, bearer, medium.0, page, reco_engine, body, Audience::GroupsOf).await
+    recommendations(
+        state,
+        bearer,
+        medium.0,
+        page,
+        reco_engine,
+        body,
+        Audience::GroupsOf,
+    )
+    .await
 }
 
 /// A serie's episodes, by season and number.
@@ -287,7 +381,11 @@ async fn group_recommendations(
     responses((status = 200, description = "\"Series episodes data sent\"", body = super::docs::ContentList),
               (status = 404, description = "\"Serie not found!\" (also for a serie without episodes)", body = super::docs::MessageReply)))]
 #[get("/serie/<content_id>/episodes", rank = 1)]
-async fn serie_episodes(state: &State<AppState>, bearer: Bearer, content_id: IntId) -> ApiResult<Reply> {
+async fn serie_episodes(
+    state: &State<AppState>,
+    bearer: Bearer,
+    content_id: IntId,
+) -> ApiResult<Reply> {
     // The reference does not look the caller up here: any valid token works.
     state.auth.verify(&bearer).await?;
     let episodes = state
@@ -300,7 +398,14 @@ async fn serie_episodes(state: &State<AppState>, bearer: Bearer, content_id: Int
     if episodes.is_empty() {
         return Err(ApiError::not_found("Serie not found!"));
     }
-    Ok(Reply::with(Status::Ok, "Series episodes data sent", &[("content", Value::Array(episodes.into_iter().map(Value::Object).collect()))]))
+    Ok(Reply::with(
+        Status::Ok,
+        "Series episodes data sent",
+        &[(
+            "content",
+            Value::Array(episodes.into_iter().map(Value::Object).collect()),
+        )],
+    ))
 }
 
 /// The tracks the caller played, most recent first.
@@ -309,7 +414,11 @@ async fn serie_episodes(state: &State<AppState>, bearer: Bearer, content_id: Int
     responses((status = 200, description = "\"History of listened track data successfully updated\", paginated", body = super::docs::ContentPage),
               (status = 404, description = "\"User not found!\"", body = super::docs::MessageReply)))]
 #[get("/track/history?<page>", rank = 1)]
-async fn track_history(state: &State<AppState>, bearer: Bearer, page: Option<String>) -> ApiResult<Reply> {
+async fn track_history(
+    state: &State<AppState>,
+    bearer: Bearer,
+    page: Option<String>,
+) -> ApiResult<Reply> {
     let token = state.auth.verify(&bearer).await?;
     let page = Page::lenient(page.as_deref());
     let (limit, offset) = page.window();
@@ -326,7 +435,10 @@ async fn track_history(state: &State<AppState>, bearer: Bearer, page: Option<Str
                 .zip(tracks)
                 .map(|((_, played), track)| {
                     let mut item = Map::new();
-                    item.insert("last_played_date".into(), Value::String(db_text_to_api(played)));
+                    item.insert(
+                        "last_played_date".into(),
+                        Value::String(db_text_to_api(played)),
+                    );
                     item.insert("track".into(), Value::Object(track));
                     item
                 })
@@ -334,11 +446,20 @@ async fn track_history(state: &State<AppState>, bearer: Bearer, page: Option<Str
             Ok((total, items))
         })
         .await?;
-    Ok(items_reply("History of listened track data successfully updated", &page, total, items))
+    Ok(items_reply(
+        "History of listened track data successfully updated",
+        &page,
+        total,
+        items,
+    ))
 }
 
 /// Loads one content of a medium as its Object shape, or 404 "<Media> not found!".
-fn one(conn: &rusqlite::Connection, medium: &'static Medium, content_id: i64) -> ApiResult<Map<String, Value>> {
+fn one(
+    conn: &rusqlite::Connection,
+    medium: &'static Medium,
+    content_id: i64,
+) -> ApiResult<Map<String, Value>> {
     catalogue::load(conn, &medium.table, &[content_id], Shape::object(medium))?
         .pop()
         .ok_or_else(|| ApiError::not_found(medium.not_found_message()))
@@ -350,7 +471,12 @@ fn one(conn: &rusqlite::Connection, medium: &'static Medium, content_id: i64) ->
     responses((status = 200, description = "\"<Media> data sent\"", body = super::docs::ContentReply),
               (status = 404, description = "\"User not found!\" or \"<Media> not found!\"", body = super::docs::MessageReply)))]
 #[get("/<medium>/<content_id>", rank = 5)]
-async fn get_content(state: &State<AppState>, bearer: Bearer, medium: MediumParam, content_id: IntId) -> ApiResult<Reply> {
+async fn get_content(
+    state: &State<AppState>,
+    bearer: Bearer,
+    medium: MediumParam,
+    content_id: IntId,
+) -> ApiResult<Reply> {
     let token = state.auth.verify(&bearer).await?;
     let medium = medium.0;
     let item = state
@@ -360,7 +486,11 @@ async fn get_content(state: &State<AppState>, bearer: Bearer, medium: MediumPara
             one(conn, medium, content_id.0)
         })
         .await?;
-    Ok(Reply::with(Status::Ok, &medium.search_message(), &[("content", Value::Object(item))]))
+    Ok(Reply::with(
+        Status::Ok,
+        &medium.search_message(),
+        &[("content", Value::Object(item))],
+    ))
 }
 
 /// Body schemas of `PATCH /api/{m}/<id>`: each medium's columns with their types, plus `genres`.
@@ -372,7 +502,16 @@ static MODIFY_SCHEMAS: LazyLock<Vec<Schema>> = LazyLock::new(|| {
                 .table
                 .columns
                 .iter()
-                .map(|c| Field::optional(c.name, if c.kind == Kind::Integer { Ty::Integer } else { Ty::String }))
+                .map(|c| {
+                    Field::optional(
+                        c.name,
+                        if c.kind == Kind::Integer {
+                            Ty::Integer
+                        } else {
+                            Ty::String
+                        },
+                    )
+                })
                 .collect();
             fields.push(Field::optional("genres", Ty::Array(&Ty::Integer)));
             // Built once per medium for the life of the process.
@@ -382,8 +521,13 @@ static MODIFY_SCHEMAS: LazyLock<Vec<Schema>> = LazyLock::new(|| {
 });
 
 fn modify_schema(medium: &Medium) -> ApiResult<&'static Schema> {
-    let index = MEDIA.iter().position(|m| std::ptr::eq(m, medium)).ok_or_else(|| ApiError::internal("unknown medium"))?;
-    MODIFY_SCHEMAS.get(index).ok_or_else(|| ApiError::internal("no schema"))
+    let index = MEDIA
+        .iter()
+        .position(|m| std::ptr::eq(m, medium))
+        .ok_or_else(|| ApiError::internal("unknown medium"))?;
+    MODIFY_SCHEMAS
+        .get(index)
+        .ok_or_else(|| ApiError::internal("no schema"))
 }
 
 /// Change a content's fields and/or genres (`modify_content`); one `changed_event` per changed column.
@@ -415,10 +559,16 @@ async fn modify_content(
         .table
         .columns
         .iter()
-        .filter_map(|c| input.get(c.name).map(|v| (c.name, catalogue::column_value(c.kind, v))))
+        .filter_map(|c| {
+            input
+                .get(c.name)
+                .map(|v| (c.name, catalogue::column_value(c.kind, v)))
+        })
         .collect();
-    let new_genres: Option<Vec<i64>> =
-        input.get("genres").and_then(Value::as_array).map(|list| list.iter().filter_map(Value::as_i64).collect());
+    let new_genres: Option<Vec<i64>> = input
+        .get("genres")
+        .and_then(Value::as_array)
+        .map(|list| list.iter().filter_map(Value::as_i64).collect());
     let item = state
         .db
         .run(move |conn| {
@@ -427,15 +577,27 @@ async fn modify_content(
             if !catalogue::is_of(conn, &medium.table, content_id.0)? {
                 return Err(ApiError::not_found(medium.not_found_message()));
             }
-            if let Some(unknown) = new_genres.as_deref().map(|g| genres::first_unknown(conn, g)).transpose()?.flatten() {
+            if let Some(unknown) = new_genres
+                .as_deref()
+                .map(|g| genres::first_unknown(conn, g))
+                .transpose()?
+                .flatten()
+            {
                 return Err(ApiError::not_found(format!("Genre {unknown} not found!")));
             }
             let tx = db::write_transaction(conn)?;
             let ctx = EventContext::now(Some(me.user_id));
             match catalogue::modify(&tx, &ctx, &medium.table, content_id.0, &changes) {
                 Err(e) if db::is_unique_violation(&e) => {
-                    let column = if medium.name() == "book" { "isbn" } else { "name" };
-                    return Err(ApiError::Validation(vec![format!("This {column} is already used by another {}.", medium.name())]));
+                    let column = if medium.name() == "book" {
+                        "isbn"
+                    } else {
+                        "name"
+                    };
+                    return Err(ApiError::Validation(vec![format!(
+                        "This {column} is already used by another {}.",
+                        medium.name()
+                    )]));
                 }
                 other => other?,
             };
@@ -446,7 +608,11 @@ async fn modify_content(
             one(conn, medium, content_id.0)
         })
         .await?;
-    Ok(Reply::with(Status::Created, &format!("{} updated successfully", medium.display), &[("content", Value::Object(item))]))
+    Ok(Reply::with(
+        Status::Created,
+        &format!("{} updated successfully", medium.display),
+        &[("content", Value::Object(item))],
+    ))
 }
 
 /// Delete a content with its dependants (`delete_content`); writes a `deletion_event`.
@@ -456,7 +622,12 @@ async fn modify_content(
               (status = 403, description = "\"Permission missing\"", body = super::docs::MessageReply),
               (status = 404, description = "\"User not found!\" or \"<Media> not found!\"", body = super::docs::MessageReply)))]
 #[delete("/<medium>/<content_id>", rank = 5)]
-async fn delete_content(state: &State<AppState>, bearer: Bearer, medium: MediumParam, content_id: IntId) -> ApiResult<Reply> {
+async fn delete_content(
+    state: &State<AppState>,
+    bearer: Bearer,
+    medium: MediumParam,
+    content_id: IntId,
+) -> ApiResult<Reply> {
     let token = state.auth.verify(&bearer).await?;
     let medium = medium.0;
     state
@@ -468,10 +639,18 @@ async fn delete_content(state: &State<AppState>, bearer: Bearer, medium: MediumP
             if !catalogue::is_of(&tx, &medium.table, content_id.0)? {
                 return Err(ApiError::not_found(medium.not_found_message()));
             }
-            catalogue::delete(&tx, &EventContext::now(Some(me.user_id)), &medium.table, content_id.0)?;
+            catalogue::delete(
+                &tx,
+                &EventContext::now(Some(me.user_id)),
+                &medium.table,
+                content_id.0,
+            )?;
             tx.commit()?;
             Ok(())
         })
         .await?;
-    Ok(Reply::message(Status::Created, &format!("{} successfully deleted", medium.display)))
+    Ok(Reply::message(
+        Status::Created,
+        &format!("{} successfully deleted", medium.display),
+    ))
 }

@@ -68,6 +68,7 @@ fn assemble(state: AppState, transport: Transport) -> Result<Rocket<Build>, Star
         .mount("/", docs::routes())
         .register("/", catchers::catchers())
         .attach(catchers::ExactPaths)
+        .attach(cors::NoteRequest)
         .attach(cors::cors().map_err(|e| StartError::Cors(e.to_string()))?)
         .attach(cors::ReferenceCors)
         .attach(AdHoc::on_liftoff("mail outbox worker", move |rocket| {
@@ -96,5 +97,6 @@ pub async fn caller(state: &AppState, token: &AccessToken) -> ApiResult<users::U
 
 /// [`caller`] inside database work that is already running.
 pub fn caller_in(conn: &rusqlite::Connection, token: &AccessToken) -> ApiResult<users::User> {
-    users::find_by_uuid(conn, &token.identity)?.ok_or_else(|| ApiError::not_found("User not found!"))
+    users::find_by_uuid(conn, &token.identity)?
+        .ok_or_else(|| ApiError::not_found("User not found!"))
 }

@@ -126,11 +126,16 @@ impl Page {
 /// `page` parsed the way flask-restx's reqparse does (`int()`): surrounding spaces, a sign and
 /// single underscores between digits are accepted; anything else is a Layer-A error (1.3.3).
 pub fn strict_page(raw: Option<&str>) -> Result<Page, crate::error::ApiError> {
-    let Some(raw) = raw else { return Ok(Page { number: 1 }) };
+    let Some(raw) = raw else {
+        return Ok(Page { number: 1 });
+    };
     let invalid = || {
         crate::error::ApiError::payload_field(
             "page",
-            format!("invalid literal for int() with base 10: {}", crate::util::pyjson::repr_str(raw)),
+            format!(
+                "invalid literal for int() with base 10: {}",
+                crate::util::pyjson::repr_str(raw)
+            ),
         )
     };
     let trimmed = raw.trim();
@@ -145,6 +150,10 @@ pub fn strict_page(raw: Option<&str>) -> Result<Page, crate::error::ApiError> {
     }
     // Python ints have no limit; past i64 a page is simply far before the first or after the last.
     let negative = trimmed.starts_with('-');
-    let number = trimmed.replace('_', "").parse().unwrap_or(if negative { i64::MIN } else { i64::MAX });
+    let number =
+        trimmed
+            .replace('_', "")
+            .parse()
+            .unwrap_or(if negative { i64::MIN } else { i64::MAX });
     Ok(Page { number })
 }

@@ -87,13 +87,16 @@ impl JwtKeys {
         };
         let payload_bytes =
             b64url(payload_b64).ok_or_else(|| invalid("Invalid payload padding".into()))?;
-        b64url(signature).ok_or_else(|| invalid("Invalid crypto padding".into()))?;
+        let signature_bytes =
+            b64url(signature).ok_or_else(|| invalid("Invalid crypto padding".into()))?;
 
         if header.get("alg").and_then(Value::as_str) != Some("HS256") {
             return Err(invalid("The specified alg value is not allowed".into()));
         }
+        // Re-encoded canonically: PyJWT accepts padding and stray low bits that jsonwebtoken refuses.
+        let canonical = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(signature_bytes);
         let genuine = jsonwebtoken::crypto::verify(
-            signature,
+            &canonical,
             signing_input.as_bytes(),
             &self.decoding,
             Algorithm::HS256,
@@ -169,11 +172,16 @@ fn check_dates(claims: &Map<String, Value>, now: i64) -> Result<(), ApiError> {
     }
 }
 
-/// base64url with or without padding, as PyJWT accepts it.
+/// base64url as PyJWT decodes it: padding optional, unused low bits of the last character ignored.
 fn b64url(segment: &str) -> Option<Vec<u8>> {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(segment.trim_end_matches('='))
-        .ok()
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::URL_SAFE,
+        GeneralPurposeConfig::new()
+            .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+            .with_decode_allow_trailing_bits(true),
+    );
+    LENIENT.decode(segment).ok()
 }
 
 #[cfg(test)]

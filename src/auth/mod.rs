@@ -45,8 +45,15 @@ impl Bearer {
                 "Missing Authorization Header",
             ));
         }
-        let parts: Vec<&str> = header.split_whitespace().collect();
-        match parts.as_slice() {
+        // flask-jwt-extended splits a header like `Basic abc, Bearer <jwt>` on commas and takes the
+        // Bearer part.
+        let part = header
+            .split(',')
+            .map(str::trim)
+            .find(|p| p.starts_with("Bearer"))
+            .unwrap_or(header);
+        let words: Vec<&str> = part.split_whitespace().collect();
+        match words.as_slice() {
             ["Bearer", token] => Ok(token),
             _ => Err(ApiError::token(
                 Status::UnprocessableEntity,

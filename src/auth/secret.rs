@@ -11,8 +11,6 @@ pub const ENV_VAR: &str = "SECRET_KEY";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
-    #[error("{ENV_VAR} is set but empty; unset it to use a generated secret")]
-    EmptyEnv,
     #[error("cannot read or create the secret file {path}: {source}")]
     File { path: String, source: io::Error },
     #[error(
@@ -23,8 +21,12 @@ pub enum SecretError {
 
 pub fn load_or_create(secret_file: &Path) -> Result<Vec<u8>, SecretError> {
     match std::env::var(ENV_VAR) {
-        Ok(value) if value.is_empty() => Err(SecretError::EmptyEnv),
-        Ok(value) => Ok(value.into_bytes()),
+        Ok(value) if !value.trim().is_empty() => Ok(value.into_bytes()),
+        Ok(_) => {
+            // The reference's default .env has SECRET_KEY="": never sign with an empty key.
+            tracing::warn!("{ENV_VAR} is set but empty: using the generated secret instead");
+            from_file(secret_file)
+        }
         Err(_) => from_file(secret_file),
     }
 }

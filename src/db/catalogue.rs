@@ -5,7 +5,7 @@
 use crate::events::{self, EventContext};
 use crate::media::{Kind, MediaTable, Medium, PopularOrder};
 use rusqlite::types::{Value, ValueRef};
-use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use serde_json::{Map, Value as Json};
 
 /// What a serialized content carries besides its columns (api-reference.md 2.0).
@@ -19,16 +19,31 @@ pub struct Shape {
 
 impl Shape {
     pub fn base(medium: &Medium) -> Shape {
-        Shape { genres: false, categorie: medium.with_categorie, popularity: true }
+        Shape {
+            genres: false,
+            categorie: medium.with_categorie,
+            popularity: true,
+        }
     }
     pub fn object(medium: &Medium) -> Shape {
-        Shape { genres: true, ..Shape::base(medium) }
+        Shape {
+            genres: true,
+            ..Shape::base(medium)
+        }
     }
     pub fn with_genres(medium: &Medium, genres: bool) -> Shape {
-        if genres { Shape::object(medium) } else { Shape::base(medium) }
+        if genres {
+            Shape::object(medium)
+        } else {
+            Shape::base(medium)
+        }
     }
     pub fn episode() -> Shape {
-        Shape { genres: false, categorie: false, popularity: false }
+        Shape {
+            genres: false,
+            categorie: false,
+            popularity: false,
+        }
     }
 }
 
@@ -47,11 +62,20 @@ fn placeholders(n: usize) -> String {
 }
 
 /// The contents `ids` of one media table, serialized, in the order of `ids` (unknown ids are skipped).
-pub fn load(conn: &Connection, table: &MediaTable, ids: &[i64], shape: Shape) -> rusqlite::Result<Vec<Map<String, Json>>> {
+pub fn load(
+    conn: &Connection,
+    table: &MediaTable,
+    ids: &[i64],
+    shape: Shape,
+) -> rusqlite::Result<Vec<Map<String, Json>>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let columns: Vec<String> = table.columns.iter().map(|c| format!("m.{}", c.name)).collect();
+    let columns: Vec<String> = table
+        .columns
+        .iter()
+        .map(|c| format!("m.{}", c.name))
+        .collect();
     let sql = format!(
         "SELECT c.content_id, c.rating, c.rating_count, c.popularity_score, {} FROM content c
          JOIN {} m ON m.content_id = c.content_id WHERE c.content_id IN ({})",
@@ -84,7 +108,10 @@ pub fn load(conn: &Connection, table: &MediaTable, ids: &[i64], shape: Shape) ->
         for (id, item) in by_id.iter_mut() {
             let list = genres.remove(id).unwrap_or_default();
             if shape.categorie {
-                item.insert("categorie".into(), list.first().cloned().unwrap_or(Json::Null));
+                item.insert(
+                    "categorie".into(),
+                    list.first().cloned().unwrap_or(Json::Null),
+                );
             }
             if shape.genres {
                 item.insert("genres".into(), Json::Array(list));
@@ -95,7 +122,10 @@ pub fn load(conn: &Connection, table: &MediaTable, ids: &[i64], shape: Shape) ->
 }
 
 /// Genres of each content, in the order they were linked.
-fn genres_of(conn: &Connection, ids: &[i64]) -> rusqlite::Result<std::collections::HashMap<i64, Vec<Json>>> {
+fn genres_of(
+    conn: &Connection,
+    ids: &[i64],
+) -> rusqlite::Result<std::collections::HashMap<i64, Vec<Json>>> {
     let sql = format!(
         "SELECT cg.content_id, g.genre_id, g.name, g.count FROM content_genres cg JOIN genre g ON g.genre_id = cg.genre_id
          WHERE cg.content_id IN ({}) ORDER BY cg.rowid",
@@ -113,8 +143,17 @@ fn genres_of(conn: &Connection, ids: &[i64]) -> rusqlite::Result<std::collection
 
 /// One page of a medium's popular list: content ids in order, and the medium's total. Each ordering
 /// walks an index (see migration V4), so a page costs its offset in index steps, not a sort.
-pub fn popular(conn: &Connection, medium: &Medium, limit: i64, offset: i64) -> rusqlite::Result<(Vec<i64>, i64)> {
-    let (table, content_type, order) = (medium.table.name, medium.table.content_type, medium.popular_order.sql());
+pub fn popular(
+    conn: &Connection,
+    medium: &Medium,
+    limit: i64,
+    offset: i64,
+) -> rusqlite::Result<(Vec<i64>, i64)> {
+    let (table, content_type, order) = (
+        medium.table.name,
+        medium.table.content_type,
+        medium.popular_order.sql(),
+    );
     let (count_sql, page_sql) = match medium.popular_order {
         // Games order by their own column: walk game's index and join content for the tiebreak.
         PopularOrder::Recommendations => (
@@ -126,10 +165,14 @@ pub fn popular(conn: &Connection, medium: &Medium, limit: i64, offset: i64) -> r
         ),
         _ => (
             "SELECT count(*) FROM content WHERE content_type = ?1".to_owned(),
-            format!("SELECT c.content_id FROM content c WHERE c.content_type = ?1 ORDER BY {order} LIMIT ?2 OFFSET ?3"),
+            format!(
+                "SELECT c.content_id FROM content c WHERE c.content_type = ?1 ORDER BY {order} LIMIT ?2 OFFSET ?3"
+            ),
         ),
     };
-    let total: i64 = conn.prepare_cached(&count_sql)?.query_row([content_type], |r| r.get(0))?;
+    let total: i64 = conn
+        .prepare_cached(&count_sql)?
+        .query_row([content_type], |r| r.get(0))?;
     if limit == 0 {
         return Ok((Vec::new(), total));
     }
@@ -143,16 +186,30 @@ pub fn popular(conn: &Connection, medium: &Medium, limit: i64, offset: i64) -> r
 /// Case-insensitive literal substring search on the medium's search column (decisions F10): exact
 /// matches first, then prefixes, then the medium's popular order, then `content_id`. Terms of three
 /// characters or more go through the FTS5 trigram index; shorter ones scan the column.
-pub fn search(conn: &Connection, medium: &Medium, term: &str, limit: i64, offset: i64) -> rusqlite::Result<(Vec<i64>, i64)> {
+pub fn search(
+    conn: &Connection,
+    medium: &Medium,
+    term: &str,
+    limit: i64,
+    offset: i64,
+) -> rusqlite::Result<(Vec<i64>, i64)> {
     let table = medium.table.name;
     let column = medium.search_column;
     let (hits, key) = if term.chars().count() >= 3 {
         // An FTS5 phrase: the term in double quotes, inner quotes doubled, matched as a substring.
-        (format!("SELECT rowid AS content_id FROM {table}_search WHERE {table}_search MATCH ?1"), format!("\"{}\"", term.replace('"', "\"\"")))
+        (
+            format!("SELECT rowid AS content_id FROM {table}_search WHERE {table}_search MATCH ?1"),
+            format!("\"{}\"", term.replace('"', "\"\"")),
+        )
     } else {
-        (format!("SELECT content_id FROM {table} WHERE instr(lower({column}), lower(?1)) > 0"), term.to_owned())
+        (
+            format!("SELECT content_id FROM {table} WHERE instr(lower({column}), lower(?1)) > 0"),
+            term.to_owned(),
+        )
     };
-    let total: i64 = conn.prepare_cached(&format!("SELECT count(*) FROM ({hits})"))?.query_row([&key], |r| r.get(0))?;
+    let total: i64 = conn
+        .prepare_cached(&format!("SELECT count(*) FROM ({hits})"))?
+        .query_row([&key], |r| r.get(0))?;
     if limit == 0 || total == 0 {
         return Ok((Vec::new(), total));
     }
@@ -173,13 +230,17 @@ pub fn search(conn: &Connection, medium: &Medium, term: &str, limit: i64, offset
 
 /// Whether any content has this id (the meta routes do not check the medium, as in the reference).
 pub fn content_exists(conn: &Connection, content_id: i64) -> rusqlite::Result<bool> {
-    conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM content WHERE content_id = ?1)")?.query_row([content_id], |r| r.get(0))
+    conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM content WHERE content_id = ?1)")?
+        .query_row([content_id], |r| r.get(0))
 }
 
 /// Whether this content is of this medium.
 pub fn is_of(conn: &Connection, table: &MediaTable, content_id: i64) -> rusqlite::Result<bool> {
-    conn.prepare_cached(&format!("SELECT EXISTS (SELECT 1 FROM {} WHERE content_id = ?1)", table.name))?
-        .query_row([content_id], |r| r.get(0))
+    conn.prepare_cached(&format!(
+        "SELECT EXISTS (SELECT 1 FROM {} WHERE content_id = ?1)",
+        table.name
+    ))?
+    .query_row([content_id], |r| r.get(0))
 }
 
 /// Episodes of a serie, by season and number.
@@ -214,12 +275,17 @@ pub fn recommendations(
     offset: i64,
 ) -> rusqlite::Result<(Vec<Recommendation>, i64)> {
     let source = match audience {
-        Audience::User(_) => "SELECT content_id, engine, score FROM recommended_content WHERE user_id = ?1".to_owned(),
-        Audience::GroupsOf(_) => r#"SELECT content_id, engine, max(score) AS score FROM recommended_content_for_group
+        Audience::User(_) => {
+            "SELECT content_id, engine, score FROM recommended_content WHERE user_id = ?1"
+                .to_owned()
+        }
+        Audience::GroupsOf(_) => {
+            r#"SELECT content_id, engine, max(score) AS score FROM recommended_content_for_group
                WHERE group_id IN (SELECT group_id FROM "group" WHERE owner_id = ?1
                                   UNION SELECT group_id FROM group_members WHERE user_id = ?1)
                GROUP BY content_id"#
-            .to_owned(),
+                .to_owned()
+        }
     };
     let user_id = match audience {
         Audience::User(id) | Audience::GroupsOf(id) => id,
@@ -229,25 +295,41 @@ pub fn recommendations(
          WHERE (?2 IS NULL OR r.engine = ?2)",
         table = medium.table.name
     );
-    let total: i64 = conn.prepare_cached(&format!("SELECT count(*) {from}"))?.query_row(params![user_id, engine], |r| r.get(0))?;
+    let total: i64 = conn
+        .prepare_cached(&format!("SELECT count(*) {from}"))?
+        .query_row(params![user_id, engine], |r| r.get(0))?;
     if limit == 0 {
         return Ok((Vec::new(), total));
     }
-    let sql = format!("SELECT r.content_id, r.engine, r.score {from} ORDER BY r.score DESC, {} LIMIT ?3 OFFSET ?4", medium.popular_order.sql());
+    let sql = format!(
+        "SELECT r.content_id, r.engine, r.score {from} ORDER BY r.score DESC, {} LIMIT ?3 OFFSET ?4",
+        medium.popular_order.sql()
+    );
     let rows = conn
         .prepare_cached(&sql)?
         .query_map(params![user_id, engine, limit, offset], |r| {
-            Ok(Recommendation { content_id: r.get(0)?, engine: r.get(1)?, score: r.get(2)? })
+            Ok(Recommendation {
+                content_id: r.get(0)?,
+                engine: r.get(1)?,
+                score: r.get(2)?,
+            })
         })?
         .collect::<Result<_, _>>()?;
     Ok((rows, total))
 }
 
 /// The caller's played tracks, most recent first: (content id, last play) pairs and the total.
-pub fn track_history(conn: &Connection, user_id: i64, limit: i64, offset: i64) -> rusqlite::Result<(Vec<(i64, String)>, i64)> {
+pub fn track_history(
+    conn: &Connection,
+    user_id: i64,
+    limit: i64,
+    offset: i64,
+) -> rusqlite::Result<(Vec<(i64, String)>, i64)> {
     let from = "FROM meta_user_content mu JOIN track t ON t.content_id = mu.content_id
                 WHERE mu.user_id = ?1 AND mu.last_count_increment IS NOT NULL";
-    let total = conn.prepare_cached(&format!("SELECT count(*) {from}"))?.query_row([user_id], |r| r.get(0))?;
+    let total = conn
+        .prepare_cached(&format!("SELECT count(*) {from}"))?
+        .query_row([user_id], |r| r.get(0))?;
     if limit == 0 {
         return Ok((Vec::new(), total));
     }
@@ -270,7 +352,12 @@ pub struct NewContent {
 }
 
 /// Adds a content of `table` with its genres; writes `<table>_added_event`. Returns the content id.
-pub fn add(conn: &Connection, ctx: &EventContext, table: &MediaTable, content: &NewContent) -> rusqlite::Result<i64> {
+pub fn add(
+    conn: &Connection,
+    ctx: &EventContext,
+    table: &MediaTable,
+    content: &NewContent,
+) -> rusqlite::Result<i64> {
     conn.prepare_cached("INSERT INTO content (rating, rating_count, popularity_score, content_type) VALUES (NULL, 0, 0, ?1)")?
         .execute([table.content_type])?;
     let content_id = conn.last_insert_rowid();
@@ -282,8 +369,11 @@ pub fn add(conn: &Connection, ctx: &EventContext, table: &MediaTable, content: &
         placeholders(columns.len())
     );
     let head = [Value::Integer(content_id)];
-    conn.prepare_cached(&sql)?.execute(params_from_iter(head.iter().chain(content.values.iter())))?;
-    let mut link = conn.prepare_cached("INSERT OR IGNORE INTO content_genres (content_id, genre_id) VALUES (?1, ?2)")?;
+    conn.prepare_cached(&sql)?
+        .execute(params_from_iter(head.iter().chain(content.values.iter())))?;
+    let mut link = conn.prepare_cached(
+        "INSERT OR IGNORE INTO content_genres (content_id, genre_id) VALUES (?1, ?2)",
+    )?;
     for genre_id in &content.genres {
         link.execute([content_id, *genre_id])?;
     }
@@ -292,11 +382,21 @@ pub fn add(conn: &Connection, ctx: &EventContext, table: &MediaTable, content: &
 }
 
 /// The current values of one content's columns, in table order.
-pub fn values(conn: &Connection, table: &MediaTable, content_id: i64) -> rusqlite::Result<Option<Vec<Value>>> {
+pub fn values(
+    conn: &Connection,
+    table: &MediaTable,
+    content_id: i64,
+) -> rusqlite::Result<Option<Vec<Value>>> {
     let columns: Vec<&str> = table.columns.iter().map(|c| c.name).collect();
-    let sql = format!("SELECT {} FROM {} WHERE content_id = ?1", columns.join(", "), table.name);
+    let sql = format!(
+        "SELECT {} FROM {} WHERE content_id = ?1",
+        columns.join(", "),
+        table.name
+    );
     conn.prepare_cached(&sql)?
-        .query_row([content_id], |row| (0..columns.len()).map(|i| row.get::<_, Value>(i)).collect())
+        .query_row([content_id], |row| {
+            (0..columns.len()).map(|i| row.get::<_, Value>(i)).collect()
+        })
         .optional()
 }
 
@@ -309,16 +409,30 @@ pub fn modify(
     content_id: i64,
     changes: &[(&'static str, Value)],
 ) -> rusqlite::Result<Vec<&'static str>> {
-    let Some(current) = values(conn, table, content_id)? else { return Ok(Vec::new()) };
+    let Some(current) = values(conn, table, content_id)? else {
+        return Ok(Vec::new());
+    };
     let mut changed = Vec::new();
     for (column, old) in table.columns.iter().zip(current.iter()) {
-        let Some((_, new)) = changes.iter().find(|(name, _)| *name == column.name) else { continue };
+        let Some((_, new)) = changes.iter().find(|(name, _)| *name == column.name) else {
+            continue;
+        };
         if new == old {
             continue;
         }
-        conn.prepare_cached(&format!("UPDATE {} SET {} = ?1 WHERE content_id = ?2", table.name, column.name))?
-            .execute(params![new, content_id])?;
-        events::changed(conn, ctx, content_id, table.name, column.name, &events::value_text(new))?;
+        conn.prepare_cached(&format!(
+            "UPDATE {} SET {} = ?1 WHERE content_id = ?2",
+            table.name, column.name
+        ))?
+        .execute(params![new, content_id])?;
+        events::changed(
+            conn,
+            ctx,
+            content_id,
+            table.name,
+            column.name,
+            &events::value_text(new),
+        )?;
         changed.push(column.name);
     }
     Ok(changed)
@@ -326,7 +440,13 @@ pub fn modify(
 
 /// Replaces a content's genres; writes a `changed_event` (attribute `genres`, the new id list) when
 /// they differ. Returns whether they did.
-pub fn set_genres(conn: &Connection, ctx: &EventContext, table: &MediaTable, content_id: i64, genres: &[i64]) -> rusqlite::Result<bool> {
+pub fn set_genres(
+    conn: &Connection,
+    ctx: &EventContext,
+    table: &MediaTable,
+    content_id: i64,
+    genres: &[i64],
+) -> rusqlite::Result<bool> {
     let current: Vec<i64> = conn
         .prepare_cached("SELECT genre_id FROM content_genres WHERE content_id = ?1 ORDER BY rowid")?
         .query_map([content_id], |r| r.get(0))?
@@ -340,29 +460,46 @@ pub fn set_genres(conn: &Connection, ctx: &EventContext, table: &MediaTable, con
     if current == wanted {
         return Ok(false);
     }
-    conn.prepare_cached("DELETE FROM content_genres WHERE content_id = ?1")?.execute([content_id])?;
-    let mut link = conn.prepare_cached("INSERT INTO content_genres (content_id, genre_id) VALUES (?1, ?2)")?;
+    conn.prepare_cached("DELETE FROM content_genres WHERE content_id = ?1")?
+        .execute([content_id])?;
+    let mut link =
+        conn.prepare_cached("INSERT INTO content_genres (content_id, genre_id) VALUES (?1, ?2)")?;
     for genre_id in &wanted {
         link.execute([content_id, *genre_id])?;
     }
-    let text = format!("[{}]", wanted.iter().map(i64::to_string).collect::<Vec<_>>().join(", "));
+    let text = format!(
+        "[{}]",
+        wanted
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     events::changed(conn, ctx, content_id, table.name, "genres", &text)?;
     Ok(true)
 }
 
 /// Deletes a content with everything that depends on it; a serie takes its episodes along. Writes a
 /// `deletion_event` per deleted media row.
-pub fn delete(conn: &Connection, ctx: &EventContext, table: &MediaTable, content_id: i64) -> rusqlite::Result<()> {
+pub fn delete(
+    conn: &Connection,
+    ctx: &EventContext,
+    table: &MediaTable,
+    content_id: i64,
+) -> rusqlite::Result<()> {
     if table.name == "serie" {
         for episode_id in episode_ids(conn, content_id)? {
             delete(conn, ctx, &crate::media::EPISODE, episode_id)?;
         }
     }
     // These links do not cascade in the reference schema (they would block the delete).
-    conn.prepare_cached("DELETE FROM content_genres WHERE content_id = ?1")?.execute([content_id])?;
-    conn.prepare_cached("DELETE FROM similars_content WHERE content_id0 = ?1 OR content_id1 = ?1")?.execute([content_id])?;
+    conn.prepare_cached("DELETE FROM content_genres WHERE content_id = ?1")?
+        .execute([content_id])?;
+    conn.prepare_cached("DELETE FROM similars_content WHERE content_id0 = ?1 OR content_id1 = ?1")?
+        .execute([content_id])?;
     // The media row, metas, recommendations, reports and launch copies cascade from content.
-    conn.prepare_cached("DELETE FROM content WHERE content_id = ?1")?.execute([content_id])?;
+    conn.prepare_cached("DELETE FROM content WHERE content_id = ?1")?
+        .execute([content_id])?;
     events::deletion(conn, ctx, content_id, table.name)?;
     Ok(())
 }

@@ -5,8 +5,8 @@
 use crate::events::{self, EventContext, META_MODEL};
 use crate::util::pyjson::python_float;
 use crate::util::time::db_text_to_api;
-use rusqlite::{params, Connection, OptionalExtension};
-use serde_json::{json, Value as Json};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::{Value as Json, json};
 
 /// One `meta_user_content` row.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -93,14 +93,22 @@ pub fn interact(
         after.last_review_see_date = Some(ctx.at.clone());
     }
     if let Some(rating) = interaction.rating {
-        update_average(conn, content_id, existing.as_ref().and_then(|m| m.rating), rating)?;
+        update_average(
+            conn,
+            content_id,
+            existing.as_ref().and_then(|m| m.rating),
+            rating,
+        )?;
         after.rating = Some(rating);
         after.last_rating_date = Some(ctx.at.clone());
     }
     if let Some(amount) = interaction.consumption {
         let (sum, text) = match amount {
             Amount::Int(i) => {
-                let sum = before.count.checked_add(i).ok_or(InteractionError::CountOverflow)?;
+                let sum = before
+                    .count
+                    .checked_add(i)
+                    .ok_or(InteractionError::CountOverflow)?;
                 (sum as f64, sum.to_string())
             }
             Amount::Float(f) => {
@@ -119,28 +127,7 @@ pub fn interact(
     }
 
     match existing {
-        None => {
-            conn.prepare_cached(
-                "INSERT INTO meta_user_content (user_id, content_id, rating, last_rating_date, review_see_count,
-                     last_review_see_date, count, last_count_increment) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?
-            .execute(params![
-                user_id,
-                content_id,
-                after.rating,
-                after.last_rating_date,
-                after.review_see_count,
-                after.last_review_see_date,
-                after.count,
-                after.last_count_increment
-            ])?;
-            events::meta_added(conn, ctx, content_id, after.rating, after.review_see_count, after.count)?;
-            // The added event has no date columns; a replay infers each date from its counter, which
-            // fails only for a consumption of zero. Say that one explicitly.
-            if after.count == 0 && after.last_count_increment.is_some() {
-                events::changed(conn, ctx, content_id, META_MODEL, "last_count_increment", &ctx.at)?;
-            }
-        }
+        None => insert(conn, ctx, user_id, content_id, &after)?,
         Some(_) if after == before => {}
         Some(_) => {
             conn.prepare_cached(
@@ -160,12 +147,38 @@ pub fn interact(
             ])?;
             let text = |v: &Option<String>| v.clone().unwrap_or_else(|| "None".into());
             let changes: [(&str, bool, String); 6] = [
-                ("rating", before.rating != after.rating, after.rating.map_or("None".into(), |r| r.to_string())),
-                ("last_rating_date", before.last_rating_date != after.last_rating_date, text(&after.last_rating_date)),
-                ("review_see_count", before.review_see_count != after.review_see_count, after.review_see_count.to_string()),
-                ("last_review_see_date", before.last_review_see_date != after.last_review_see_date, text(&after.last_review_see_date)),
-                ("count", before.count != after.count, count_text.clone().unwrap_or_else(|| after.count.to_string())),
-                ("last_count_increment", before.last_count_increment != after.last_count_increment, text(&after.last_count_increment)),
+                (
+                    "rating",
+                    before.rating != after.rating,
+                    after.rating.map_or("None".into(), |r| r.to_string()),
+                ),
+                (
+                    "last_rating_date",
+                    before.last_rating_date != after.last_rating_date,
+                    text(&after.last_rating_date),
+                ),
+                (
+                    "review_see_count",
+                    before.review_see_count != after.review_see_count,
+                    after.review_see_count.to_string(),
+                ),
+                (
+                    "last_review_see_date",
+                    before.last_review_see_date != after.last_review_see_date,
+                    text(&after.last_review_see_date),
+                ),
+                (
+                    "count",
+                    before.count != after.count,
+                    count_text
+                        .clone()
+                        .unwrap_or_else(|| after.count.to_string()),
+                ),
+                (
+                    "last_count_increment",
+                    before.last_count_increment != after.last_count_increment,
+                    text(&after.last_count_increment),
+                ),
             ];
             for (attribute, differs, new_value) in changes {
                 if differs {
@@ -175,6 +188,52 @@ pub fn interact(
         }
     }
     Ok(after)
+}
+
+/// Inserts a new row with its `meta_added_event` (also used by seeding, so that a seeded event log is
+/// what the API would have written).
+pub fn insert(
+    conn: &Connection,
+    ctx: &EventContext,
+    user_id: i64,
+    content_id: i64,
+    meta: &Meta,
+) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO meta_user_content (user_id, content_id, rating, last_rating_date, review_see_count,
+             last_review_see_date, count, last_count_increment) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        user_id,
+        content_id,
+        meta.rating,
+        meta.last_rating_date,
+        meta.review_see_count,
+        meta.last_review_see_date,
+        meta.count,
+        meta.last_count_increment
+    ])?;
+    events::meta_added(
+        conn,
+        ctx,
+        content_id,
+        meta.rating,
+        meta.review_see_count,
+        meta.count,
+    )?;
+    // The added event has no date columns; a replay infers each date from its counter, which fails
+    // only for a consumption of zero. Say that one explicitly.
+    if meta.count == 0 && meta.last_count_increment.is_some() {
+        events::changed(
+            conn,
+            ctx,
+            content_id,
+            META_MODEL,
+            "last_count_increment",
+            &ctx.at,
+        )?;
+    }
+    Ok(())
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -187,7 +246,12 @@ pub enum MetaWriteError {
 
 /// The running average of api-reference.md 5.2: a first rating adds one to the count, a new rating by
 /// the same user replaces the old one.
-fn update_average(conn: &Connection, content_id: i64, previous: Option<i64>, rating: i64) -> rusqlite::Result<()> {
+fn update_average(
+    conn: &Connection,
+    content_id: i64,
+    previous: Option<i64>,
+    rating: i64,
+) -> rusqlite::Result<()> {
     let (average, count): (Option<f64>, Option<i64>) = conn
         .prepare_cached("SELECT rating, rating_count FROM content WHERE content_id = ?1")?
         .query_row([content_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -196,7 +260,11 @@ fn update_average(conn: &Connection, content_id: i64, previous: Option<i64>, rat
     let total = average * count as f64 - previous.unwrap_or(0) as f64 + rating as f64;
     // Inconsistent data (a previous rating but a count of 0) would divide by zero in the reference;
     // here the new rating simply stands alone.
-    let (new_average, new_count) = if new_count > 0 { (total / new_count as f64, new_count) } else { (rating as f64, 1) };
+    let (new_average, new_count) = if new_count > 0 {
+        (total / new_count as f64, new_count)
+    } else {
+        (rating as f64, 1)
+    };
     conn.prepare_cached("UPDATE content SET rating = ?2, rating_count = ?3 WHERE content_id = ?1")?
         .execute(params![content_id, new_average, new_count])?;
     Ok(())

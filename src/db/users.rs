@@ -16,7 +16,9 @@ pub struct User {
     pub preferences_defined: bool,
 }
 
-const USER_COLUMNS: &str = "user_id, uuid, email, username, password_hash, preferences_defined";
+// A NULL uuid (possible in imported reference data) reads as "": such a row is simply unaddressable.
+const USER_COLUMNS: &str =
+    "user_id, coalesce(uuid, ''), email, username, password_hash, preferences_defined";
 
 impl User {
     fn from_row(row: &Row<'_>) -> rusqlite::Result<User> {

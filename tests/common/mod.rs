@@ -209,8 +209,12 @@ impl TestApp {
     /// Adds a content through the catalogue's event path (as the API, CLI and seeding do).
     pub fn add_content(&self, medium: &str, fields: Value, genres: &[i64]) -> i64 {
         use recofinement::db::catalogue::{self, NewContent};
-        use recofinement::media::{Medium, EPISODE};
-        let table = if medium == "episode" { &EPISODE } else { &Medium::by_name(medium).expect("medium").table };
+        use recofinement::media::{EPISODE, Medium};
+        let table = if medium == "episode" {
+            &EPISODE
+        } else {
+            &Medium::by_name(medium).expect("medium").table
+        };
         let values = table
             .columns
             .iter()
@@ -218,11 +222,26 @@ impl TestApp {
             .collect();
         let conn = self.db();
         let ctx = recofinement::events::EventContext::now(None);
-        catalogue::add(&conn, &ctx, table, &NewContent { values, genres: genres.to_vec() }).expect("add content")
+        catalogue::add(
+            &conn,
+            &ctx,
+            table,
+            &NewContent {
+                values,
+                genres: genres.to_vec(),
+            },
+        )
+        .expect("add content")
     }
 
     /// Sets the popularity fields of a content directly (the engine's job, not the API's).
-    pub fn set_scores(&self, content_id: i64, rating: Option<f64>, rating_count: Option<i64>, popularity: Option<f64>) {
+    pub fn set_scores(
+        &self,
+        content_id: i64,
+        rating: Option<f64>,
+        rating_count: Option<i64>,
+        popularity: Option<f64>,
+    ) {
         self.db()
             .execute(
                 "UPDATE content SET rating = ?2, rating_count = ?3, popularity_score = ?4 WHERE content_id = ?1",
@@ -232,7 +251,13 @@ impl TestApp {
     }
 
     pub fn user_id(&self, uuid: &str) -> i64 {
-        self.db().query_row(r#"SELECT user_id FROM "user" WHERE uuid = ?1"#, [uuid], |r| r.get(0)).expect("user id")
+        self.db()
+            .query_row(
+                r#"SELECT user_id FROM "user" WHERE uuid = ?1"#,
+                [uuid],
+                |r| r.get(0),
+            )
+            .expect("user id")
     }
 
     /// Every event row, in id order, as (id, table, text of its columns after the id).
@@ -240,8 +265,16 @@ impl TestApp {
         let conn = self.db();
         let mut out = Vec::new();
         let tables = [
-            "meta_added_event", "changed_event", "deletion_event", "application_added_event", "book_added_event",
-            "game_added_event", "movie_added_event", "serie_added_event", "episode_added_event", "track_added_event",
+            "meta_added_event",
+            "changed_event",
+            "deletion_event",
+            "application_added_event",
+            "book_added_event",
+            "game_added_event",
+            "movie_added_event",
+            "serie_added_event",
+            "episode_added_event",
+            "track_added_event",
         ];
         for table in tables {
             let mut stmt = conn.prepare(&format!("SELECT * FROM {table}")).unwrap();
@@ -253,7 +286,9 @@ impl TestApp {
                             rusqlite::types::ValueRef::Null => "NULL".to_owned(),
                             rusqlite::types::ValueRef::Integer(n) => n.to_string(),
                             rusqlite::types::ValueRef::Real(f) => f.to_string(),
-                            rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                            rusqlite::types::ValueRef::Text(t) => {
+                                String::from_utf8_lossy(t).into_owned()
+                            }
                             rusqlite::types::ValueRef::Blob(_) => "BLOB".to_owned(),
                         })
                         .collect();
@@ -262,7 +297,10 @@ impl TestApp {
                 .unwrap()
                 .collect::<Result<_, _>>()
                 .unwrap();
-            out.extend(rows.into_iter().map(|(id, text)| (id, table.to_owned(), text)));
+            out.extend(
+                rows.into_iter()
+                    .map(|(id, text)| (id, table.to_owned(), text)),
+            );
         }
         out.sort_by_key(|e| e.0);
         out
