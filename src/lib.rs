@@ -10,6 +10,7 @@ pub mod error;
 pub mod events;
 pub mod mail;
 pub mod media;
+pub mod ops;
 pub mod rules;
 pub mod seed;
 pub mod util;

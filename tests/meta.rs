@@ -6,7 +6,6 @@ mod common;
 
 use common::{TestApp, ghost_uuid};
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
 
 fn movie(app: &TestApp, title: &str) -> i64 {
     app.add_content("movie", json!({"title": title}), &[])
@@ -448,92 +447,6 @@ impl Rng {
     }
 }
 
-type Row = (
-    Option<i64>,
-    Option<String>,
-    i64,
-    Option<String>,
-    i64,
-    Option<String>,
-);
-
-/// Rebuilds `meta_user_content` from the event log alone.
-fn replay(app: &TestApp) -> BTreeMap<(i64, i64), Row> {
-    let conn = app.db();
-    let mut rows: BTreeMap<(i64, i64), Row> = BTreeMap::new();
-    let mut stmt = conn
-        .prepare(
-            "SELECT id, 'added', occured_at, occured_by, object_id, rating, review_see_count, count, NULL, NULL FROM meta_added_event
-             UNION ALL
-             SELECT id, 'changed', occured_at, occured_by, object_id, NULL, NULL, NULL, attribute_name, new_value FROM changed_event
-             WHERE model_name = 'meta_user_content'
-             ORDER BY 1",
-        )
-        .unwrap();
-    let mut events = stmt.query([]).unwrap();
-    while let Some(e) = events.next().unwrap() {
-        let kind: String = e.get(1).unwrap();
-        let at: String = e.get(2).unwrap();
-        let key = (e.get::<_, i64>(3).unwrap(), e.get::<_, i64>(4).unwrap());
-        if kind == "added" {
-            let (rating, seen, count): (Option<i64>, i64, i64) =
-                (e.get(5).unwrap(), e.get(6).unwrap(), e.get(7).unwrap());
-            // The added event carries the counters; each date was set by the action its counter shows.
-            let row = (
-                rating,
-                rating.map(|_| at.clone()),
-                seen,
-                (seen > 0).then(|| at.clone()),
-                count,
-                (count > 0).then(|| at.clone()),
-            );
-            assert!(
-                rows.insert(key, row).is_none(),
-                "a second meta_added_event for {key:?}"
-            );
-        } else {
-            let row = rows
-                .get_mut(&key)
-                .expect("a change before the row was added");
-            let (attribute, value): (String, String) = (e.get(8).unwrap(), e.get(9).unwrap());
-            let text = (value != "None").then(|| value.clone());
-            match attribute.as_str() {
-                "rating" => row.0 = text.map(|t| t.parse().unwrap()),
-                "last_rating_date" => row.1 = text,
-                "review_see_count" => row.2 = value.parse().unwrap(),
-                "last_review_see_date" => row.3 = text,
-                "count" => row.4 = value.parse::<f64>().unwrap().round() as i64,
-                "last_count_increment" => row.5 = text,
-                other => panic!("unexpected attribute {other}"),
-            }
-        }
-    }
-    rows
-}
-
-fn stored(app: &TestApp) -> BTreeMap<(i64, i64), Row> {
-    let conn = app.db();
-    let mut stmt = conn
-        .prepare("SELECT user_id, content_id, rating, last_rating_date, review_see_count, last_review_see_date, count, last_count_increment FROM meta_user_content")
-        .unwrap();
-    stmt.query_map([], |r| {
-        Ok((
-            (r.get(0)?, r.get(1)?),
-            (
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-            ),
-        ))
-    })
-    .unwrap()
-    .collect::<Result<_, _>>()
-    .unwrap()
-}
-
 #[test]
 fn a_random_run_replays_from_its_events_to_the_stored_metas() {
     let app = TestApp::new();
@@ -582,7 +495,11 @@ fn a_random_run_replays_from_its_events_to_the_stored_metas() {
             };
             assert!(reply.status.code < 500, "{}", reply.text);
         }
-        assert_eq!(replay(&app), stored(&app), "seed {seed:#x}");
+        assert_eq!(
+            common::replay_metas(&app.db()),
+            common::stored_metas(&app.db()),
+            "seed {seed:#x}"
+        );
     }
-    assert!(!stored(&app).is_empty());
+    assert!(!common::stored_metas(&app.db()).is_empty());
 }

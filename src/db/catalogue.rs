@@ -154,25 +154,17 @@ pub fn popular(
         medium.table.content_type,
         medium.popular_order.sql(),
     );
-    let (count_sql, page_sql) = match medium.popular_order {
+    let page_sql = match medium.popular_order {
         // Games order by their own column: walk game's index and join content for the tiebreak.
-        PopularOrder::Recommendations => (
-            format!("SELECT count(*) FROM {table} WHERE ?1 IS NOT NULL"),
-            format!(
-                "SELECT m.content_id FROM {table} m JOIN content c ON c.content_id = m.content_id
-                 WHERE ?1 IS NOT NULL ORDER BY {order} LIMIT ?2 OFFSET ?3"
-            ),
+        PopularOrder::Recommendations => format!(
+            "SELECT m.content_id FROM {table} m JOIN content c ON c.content_id = m.content_id
+             WHERE ?1 IS NOT NULL ORDER BY {order} LIMIT ?2 OFFSET ?3"
         ),
-        _ => (
-            "SELECT count(*) FROM content WHERE content_type = ?1".to_owned(),
-            format!(
-                "SELECT c.content_id FROM content c WHERE c.content_type = ?1 ORDER BY {order} LIMIT ?2 OFFSET ?3"
-            ),
+        _ => format!(
+            "SELECT c.content_id FROM content c WHERE c.content_type = ?1 ORDER BY {order} LIMIT ?2 OFFSET ?3"
         ),
     };
-    let total: i64 = conn
-        .prepare_cached(&count_sql)?
-        .query_row([content_type], |r| r.get(0))?;
+    let total = count_of(conn, content_type)?;
     if limit == 0 {
         return Ok((Vec::new(), total));
     }
@@ -181,6 +173,14 @@ pub fn popular(
         .query_map(params![content_type, limit, offset], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     Ok((ids, total))
+}
+
+/// How many contents of a type there are, from the counter the triggers of migration V5 keep.
+pub fn count_of(conn: &Connection, content_type: &str) -> rusqlite::Result<i64> {
+    conn.prepare_cached(
+        "SELECT coalesce((SELECT n FROM content_type_count WHERE content_type = ?1), 0)",
+    )?
+    .query_row([content_type], |r| r.get(0))
 }
 
 /// Case-insensitive literal substring search on the medium's search column (decisions F10): exact

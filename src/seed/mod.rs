@@ -811,27 +811,24 @@ fn seed_interactions(
         return Ok(());
     }
     let bar = progress(plan.show_progress, plan.interactions, "interactions");
-    let average = plan.interactions as f64 / user_ids.len() as f64;
     let start = NaiveDate::from_ymd_opt(2025, 12, 1)
         .and_then(|d| d.and_hms_opt(0, 0, 0))
         .unwrap_or_default();
-    let mut remaining = plan.interactions;
+    let quotas = quotas(
+        root,
+        user_ids.len(),
+        plan.interactions,
+        (items.len() / 4).max(1),
+    );
     let media_present: Vec<bool> = (0..6)
         .map(|m| items.iter().any(|it| it.medium == m))
         .collect();
+    // What a user could not place (a small catalogue saturates) passes on to the next user.
+    let mut carried = 0usize;
     for (i, &user_id) in user_ids.iter().enumerate() {
-        if remaining == 0 {
-            break;
-        }
         let mut rng = root.fork(4_000_000 + i as u64);
         let t = taste(root, i as u64);
-        let users_left = user_ids.len() - i;
-        // Activity is long-tailed too: a few heavy users, many light ones.
-        let wanted = if users_left == 1 {
-            remaining
-        } else {
-            ((average * -rng.unit().max(1e-9).ln()).round() as usize).clamp(1, remaining)
-        };
+        let wanted = quotas[i] + carried;
         let weights: Vec<Vec<(usize, f64)>> = (0..6).map(|m| pool_weights(pools, m, &t)).collect();
         let media: Vec<(usize, f64)> = (0..6)
             .filter(|&m| media_present[m])
@@ -841,7 +838,7 @@ fn seed_interactions(
         let mut moment = start + Duration::seconds(rng.below(180 * 86_400) as i64);
         let mut written = 0;
         let mut attempts = 0;
-        while written < wanted && attempts < wanted * 8 {
+        while written < wanted && attempts < wanted * 50 {
             attempts += 1;
             let Some(m) = weighted(&mut rng, &media) else {
                 break;
@@ -893,11 +890,41 @@ fn seed_interactions(
             written += 1;
             bar.inc(1);
         }
-        remaining -= written;
+        carried = wanted - written;
         report.interactions += written;
     }
     bar.finish_and_clear();
     Ok(())
+}
+
+/// How many interactions each user gets: long-tailed activity (a few heavy users, many light ones),
+/// each at most `cap`, summing to `total` when the caps allow it.
+fn quotas(root: &Rng, users: usize, total: usize, cap: usize) -> Vec<usize> {
+    let mut rng = root.fork(5);
+    let activity: Vec<f64> = (0..users).map(|_| -rng.unit().max(1e-9).ln()).collect();
+    let sum: f64 = activity.iter().sum::<f64>().max(1e-9);
+    let mut quotas: Vec<usize> = activity
+        .iter()
+        .map(|a| ((a / sum) * total as f64) as usize)
+        .map(|q| q.min(cap))
+        .collect();
+    // Hand out what rounding and caps left over, one at a time, to users below the cap.
+    let mut left = total.saturating_sub(quotas.iter().sum());
+    let mut index = 0;
+    let mut idle_rounds = 0;
+    while left > 0 && idle_rounds < 2 {
+        if quotas[index] < cap {
+            quotas[index] += 1;
+            left -= 1;
+            idle_rounds = 0;
+        }
+        index += 1;
+        if index == users {
+            index = 0;
+            idle_rounds += 1;
+        }
+    }
+    quotas
 }
 
 /// Content averages and genre counts, from what was seeded.

@@ -9,6 +9,7 @@ use rocket::http::{ContentType, Header, Status};
 use rocket::local::blocking::{Client, LocalResponse};
 use rusqlite::Connection;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use tempfile::TempDir;
 
@@ -369,4 +370,88 @@ pub fn claims(token: &str) -> Value {
         .decode(payload)
         .expect("base64");
     serde_json::from_slice(&bytes).expect("json")
+}
+
+pub type MetaRow = (
+    Option<i64>,
+    Option<String>,
+    i64,
+    Option<String>,
+    i64,
+    Option<String>,
+);
+
+/// Rebuilds `meta_user_content` from the event log alone.
+pub fn replay_metas(conn: &Connection) -> BTreeMap<(i64, i64), MetaRow> {
+    let mut rows: BTreeMap<(i64, i64), MetaRow> = BTreeMap::new();
+    let mut stmt = conn
+        .prepare(
+            "SELECT id, 'added', occured_at, occured_by, object_id, rating, review_see_count, count, NULL, NULL FROM meta_added_event
+             UNION ALL
+             SELECT id, 'changed', occured_at, occured_by, object_id, NULL, NULL, NULL, attribute_name, new_value FROM changed_event
+             WHERE model_name = 'meta_user_content'
+             ORDER BY 1",
+        )
+        .unwrap();
+    let mut events = stmt.query([]).unwrap();
+    while let Some(e) = events.next().unwrap() {
+        let kind: String = e.get(1).unwrap();
+        let at: String = e.get(2).unwrap();
+        let key = (e.get::<_, i64>(3).unwrap(), e.get::<_, i64>(4).unwrap());
+        if kind == "added" {
+            let (rating, seen, count): (Option<i64>, i64, i64) =
+                (e.get(5).unwrap(), e.get(6).unwrap(), e.get(7).unwrap());
+            // The added event carries the counters; each date was set by the action its counter shows.
+            let row = (
+                rating,
+                rating.map(|_| at.clone()),
+                seen,
+                (seen > 0).then(|| at.clone()),
+                count,
+                (count > 0).then(|| at.clone()),
+            );
+            assert!(
+                rows.insert(key, row).is_none(),
+                "a second meta_added_event for {key:?}"
+            );
+        } else {
+            let row = rows
+                .get_mut(&key)
+                .expect("a change before the row was added");
+            let (attribute, value): (String, String) = (e.get(8).unwrap(), e.get(9).unwrap());
+            let text = (value != "None").then(|| value.clone());
+            match attribute.as_str() {
+                "rating" => row.0 = text.map(|t| t.parse().unwrap()),
+                "last_rating_date" => row.1 = text,
+                "review_see_count" => row.2 = value.parse().unwrap(),
+                "last_review_see_date" => row.3 = text,
+                "count" => row.4 = value.parse::<f64>().unwrap().round() as i64,
+                "last_count_increment" => row.5 = text,
+                other => panic!("unexpected attribute {other}"),
+            }
+        }
+    }
+    rows
+}
+
+pub fn stored_metas(conn: &Connection) -> BTreeMap<(i64, i64), MetaRow> {
+    let mut stmt = conn
+        .prepare("SELECT user_id, content_id, rating, last_rating_date, review_see_count, last_review_see_date, count, last_count_increment FROM meta_user_content")
+        .unwrap();
+    stmt.query_map([], |r| {
+        Ok((
+            (r.get(0)?, r.get(1)?),
+            (
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+            ),
+        ))
+    })
+    .unwrap()
+    .collect::<Result<_, _>>()
+    .unwrap()
 }
