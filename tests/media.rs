@@ -835,3 +835,106 @@ fn deleting_a_serie_deletes_its_episodes_with_events_and_unique_names_are_kept()
         "nothing of the failed change is kept"
     );
 }
+
+#[test]
+fn search_with_thousands_of_matches_keeps_the_order() {
+    use recofinement::db::catalogue::{self, NewContent};
+    let app = TestApp::new();
+    let user = app.register("alice@example.com", "alice");
+    let track = &recofinement::media::Medium::by_name("track").unwrap().table;
+    let mut conn = app.db();
+    let tx = conn.transaction().unwrap();
+    let ctx = recofinement::events::EventContext::now(None);
+    for i in 0..7000i64 {
+        let title = match i % 7 {
+            0 => "THE".to_owned(),
+            1..=3 => format!("The road {i}"),
+            4 => format!("Bathe {i}"),
+            5 => format!("over the hill {i}"),
+            _ => format!("nothing {i}"),
+        };
+        let values = track
+            .columns
+            .iter()
+            .map(|c| {
+                if c.name == "title" {
+                    rusqlite::types::Value::Text(title.clone())
+                } else {
+                    rusqlite::types::Value::Null
+                }
+            })
+            .collect();
+        let id = catalogue::add(
+            &tx,
+            &ctx,
+            track,
+            &NewContent {
+                values,
+                genres: vec![],
+            },
+        )
+        .unwrap();
+        tx.execute(
+            "UPDATE content SET rating_count = ?2, rating = ?3 WHERE content_id = ?1",
+            rusqlite::params![
+                id,
+                (i * 7919) % 97,
+                if i % 3 == 0 {
+                    None
+                } else {
+                    Some((i % 5) as f64)
+                }
+            ],
+        )
+        .unwrap();
+    }
+    tx.commit().unwrap();
+
+    // The order by brute force: exact, prefix, rest; each by rating_count DESC, rating DESC (NULL last), id.
+    let mut expected: Vec<(i64, String, i64, Option<f64>)> = conn
+        .prepare("SELECT c.content_id, t.title, c.rating_count, c.rating FROM content c JOIN track t USING (content_id) WHERE instr(lower(t.title), 'the') > 0")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let group = |title: &str| {
+        if title.eq_ignore_ascii_case("the") {
+            0
+        } else if title.to_lowercase().starts_with("the") {
+            1
+        } else {
+            2
+        }
+    };
+    expected.sort_by(|a, b| {
+        group(&a.1)
+            .cmp(&group(&b.1))
+            .then(b.2.cmp(&a.2))
+            .then(
+                b.3.unwrap_or(f64::NEG_INFINITY)
+                    .total_cmp(&a.3.unwrap_or(f64::NEG_INFINITY)),
+            )
+            .then(a.0.cmp(&b.0))
+    });
+    assert_eq!(expected.len(), 6000);
+    let pages = expected.len().div_ceil(24);
+    for page in [1, 2, 41, 42, 43, 100, 166, 167, 168, 200, 249, 250, 251] {
+        let reply = app.get(&format!("/api/track/search/The?page={page}"), &user.token);
+        assert_eq!(reply.status.code, 200, "{}", reply.text);
+        let body = reply.json();
+        assert_eq!(body["total_pages"], pages as i64);
+        let got: Vec<i64> = body["content"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["content_id"].as_i64().unwrap())
+            .collect();
+        let start = ((page - 1) * 24).min(expected.len());
+        let want: Vec<i64> = expected[start..(start + 24).min(expected.len())]
+            .iter()
+            .map(|e| e.0)
+            .collect();
+        assert_eq!(got, want, "page {page}");
+    }
+}
