@@ -203,6 +203,18 @@ fn main() {
                 "search tracks, 10 letters (\"midnight r\")",
                 "/api/track/search/midnight%20r",
             ),
+            (
+                "search tracks, very common (\"the\")",
+                "/api/track/search/the",
+            ),
+            (
+                "search tracks, \"the\", page 100",
+                "/api/track/search/the?page=100",
+            ),
+            (
+                "search tracks, 1 letter (\"z\": a scan)",
+                "/api/track/search/z",
+            ),
         ] {
             let (p50, p99, pages) = measure(&mut conn, &auth, path);
             println!("| {scale} | {label} | {p50:.2} | {p99:.2} | {pages} |");
