@@ -113,7 +113,7 @@ pub fn export(
                 .has_headers(false)
                 .from_writer(out);
             writer.write_record(&header)?;
-            Sink::Csv(writer, vec![String::new(); header.len()])
+            Sink::Csv(Box::new(writer), vec![String::new(); header.len()])
         }
         Format::Jsonl => Sink::Json(out, String::with_capacity(512)),
     };
@@ -143,7 +143,7 @@ pub fn export(
 
 enum Sink<'a> {
     Json(&'a mut dyn Write, String),
-    Csv(csv::Writer<&'a mut dyn Write>, Vec<String>),
+    Csv(Box<csv::Writer<&'a mut dyn Write>>, Vec<String>),
 }
 
 impl Sink<'_> {
