@@ -90,6 +90,24 @@ pub struct Medium {
     pub genres_route: Option<(&'static str, Option<&'static str>)>,
     /// Bad-recommendation reason categories (5.4).
     pub reason_categories: &'static [&'static str],
+    /// Content proposals ("additional", 2.8/2.9/5.10).
+    pub proposal: Proposal,
+}
+
+/// Where a medium's proposals live and how the messages name them.
+#[derive(Debug)]
+pub struct Proposal {
+    /// `<m>_additional`, keyed by `id_column`; genres in `<m>_additional_genres` (none for books).
+    pub table: &'static str,
+    pub id_column: &'static str,
+    pub genres_table: Option<&'static str>,
+    /// Media columns a proposal does not have (game proposals have no `recommendations`).
+    pub skipped_columns: &'static [&'static str],
+    /// Keys a proposal must give (the reference read them unconditionally and answered 500).
+    pub required: &'static [&'static str],
+    /// "application", "book", …, "series": as the messages spell it.
+    pub noun: &'static str,
+    pub list_message: &'static str,
 }
 
 impl Medium {
@@ -156,6 +174,15 @@ pub static MEDIA: [Medium; 6] = [
         with_categorie: true,
         genres_route: Some(("Application genres data sent", Some("indicate_interest"))),
         reason_categories: &["categorie"],
+        proposal: Proposal {
+            table: "application_additional",
+            id_column: "app_id",
+            genres_table: Some("application_additional_genres"),
+            skipped_columns: &[],
+            required: &["name", "genres"],
+            noun: "application",
+            list_message: "Additional application data sent",
+        },
     },
     Medium {
         table: MediaTable {
@@ -182,6 +209,15 @@ pub static MEDIA: [Medium; 6] = [
         with_categorie: false,
         genres_route: None,
         reason_categories: &["author", "publisher", "year_of_publication"],
+        proposal: Proposal {
+            table: "book_additional",
+            id_column: "book_id",
+            genres_table: None,
+            skipped_columns: &[],
+            required: &["title", "isbn"],
+            noun: "book",
+            list_message: "Additional Book data sent",
+        },
     },
     Medium {
         table: MediaTable {
@@ -210,6 +246,15 @@ pub static MEDIA: [Medium; 6] = [
         with_categorie: false,
         genres_route: Some(("Game genres data sent", None)),
         reason_categories: &["developers", "publishers", "genres", "release_date"],
+        proposal: Proposal {
+            table: "game_additional",
+            id_column: "game_id",
+            genres_table: Some("game_additional_genres"),
+            skipped_columns: &["recommendations"],
+            required: &["name", "steamid", "genres"],
+            noun: "game",
+            list_message: "Additional game data sent",
+        },
     },
     Medium {
         table: MediaTable {
@@ -246,6 +291,15 @@ pub static MEDIA: [Medium; 6] = [
             "genres",
             "writer",
         ],
+        proposal: Proposal {
+            table: "movie_additional",
+            id_column: "movie_id",
+            genres_table: Some("movie_additional_genres"),
+            skipped_columns: &[],
+            required: &["title", "genres"],
+            noun: "movie",
+            list_message: "Additional movie data sent",
+        },
     },
     Medium {
         table: MediaTable {
@@ -280,6 +334,15 @@ pub static MEDIA: [Medium; 6] = [
             "genres",
             "actors",
         ],
+        proposal: Proposal {
+            table: "serie_additional",
+            id_column: "serie_id",
+            genres_table: Some("serie_additional_genres"),
+            skipped_columns: &[],
+            required: &["title", "genres"],
+            noun: "series",
+            list_message: "Additional series data sent",
+        },
     },
     Medium {
         table: MediaTable {
@@ -306,5 +369,14 @@ pub static MEDIA: [Medium; 6] = [
         with_categorie: false,
         genres_route: Some(("track genres data sent", None)),
         reason_categories: &["year", "artist_name", "release", "genres"],
+        proposal: Proposal {
+            table: "track_additional",
+            id_column: "track_id",
+            genres_table: Some("track_additional_genres"),
+            skipped_columns: &[],
+            required: &["title", "genres"],
+            noun: "track",
+            list_message: "Additional track data sent",
+        },
     },
 ];

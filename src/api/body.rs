@@ -106,6 +106,9 @@ pub struct Field {
     /// Inclusive numeric bounds with the text the reference prints for them (`0` vs `0.0`).
     pub minimum: Option<(f64, &'static str)>,
     pub maximum: Option<(f64, &'static str)>,
+    /// String length bounds (characters), with Draft 4's "is too short/long" messages.
+    pub min_length: Option<usize>,
+    pub max_length: Option<usize>,
 }
 
 impl Field {
@@ -116,6 +119,8 @@ impl Field {
             required: true,
             minimum: None,
             maximum: None,
+            min_length: None,
+            max_length: None,
         }
     }
     pub const fn optional(name: &'static str, ty: Ty) -> Field {
@@ -125,10 +130,17 @@ impl Field {
             required: false,
             minimum: None,
             maximum: None,
+            min_length: None,
+            max_length: None,
         }
     }
     pub const fn min(mut self, bound: f64, text: &'static str) -> Field {
         self.minimum = Some((bound, text));
+        self
+    }
+    pub const fn length(mut self, min: usize, max: usize) -> Field {
+        self.min_length = Some(min);
+        self.max_length = Some(max);
         self
     }
     pub const fn max(mut self, bound: f64, text: &'static str) -> Field {
@@ -198,6 +210,21 @@ fn check_object(
 
 fn check_value(value: &Value, field: &Field, path: &str, errors: &mut Map<String, Value>) {
     check_typed(value, &field.ty, path, errors);
+    if let Value::String(text) = value {
+        let length = text.chars().count();
+        if field.min_length.is_some_and(|min| length < min) {
+            errors.insert(
+                path.into(),
+                Value::String(format!("{} is too short", pyjson::repr(value))),
+            );
+        }
+        if field.max_length.is_some_and(|max| length > max) {
+            errors.insert(
+                path.into(),
+                Value::String(format!("{} is too long", pyjson::repr(value))),
+            );
+        }
+    }
     if let (Some(number), true) = (value.as_f64(), field.ty.admits(value)) {
         if let Some((_, text)) = field.minimum.filter(|(bound, _)| number < *bound) {
             errors.insert(

@@ -29,6 +29,15 @@ static SWAGGER_UI: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/static/swagg
         super::media::update_meta, super::media::user_recommendations, super::media::group_recommendations,
         super::media::serie_episodes, super::media::track_history, super::media::get_content,
         super::media::modify_content, super::media::delete_content,
+        super::proposal::propose, super::proposal::list_proposals, super::proposal::validate_proposal,
+        super::proposal::decline_proposal, super::proposal::report_bad_recommendation,
+        super::group::create_group, super::group::get_group, super::group::leave_group, super::group::invite,
+        super::group::accept_invitation, super::group::delete_invitation,
+        super::profile::list_profiles, super::profile::create_profile, super::profile::get_profile,
+        super::profile::rename_profile, super::profile::delete_profile, super::profile::profile_genres,
+        super::profile::like_genre, super::profile::unlike_genre, super::profile::put_meta,
+        super::profile::profile_metas, super::profile::history, super::profile::history_genres,
+        super::profile::history_results, super::profile::history_metas,
         super::health::health, swagger_ui_index, openapi_json,
     ),
     components(schemas(
@@ -36,12 +45,16 @@ static SWAGGER_UI: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/static/swagg
         MessageReply, PayloadErrors, ValidationErrors, TokenErrorBody, LoginReply, UserReply, ExportReply,
         UserPage, GenreList, HealthReply, LoginBody, RegisterBody, ForgetBody, ResetBody, UserPatchBody,
         ContentPage, ContentList, ContentReply, Meta, MetaReply, MetaPatchBody,
+        super::group::GroupObject, GroupBody, InviteBody, GroupReply,
+        crate::db::profiles::ProfileBase, ProfileBody, ProfileReply, ProfileMetaBody,
     )),
     modifiers(&BearerSecurity),
     tags(
         (name = "auth", description = "Login, registration, logout, password reset"),
         (name = "user", description = "Accounts, liked genres, search, export"),
         (name = "media", description = "The six media (application, book, game, movie, serie, track): lists, search, metas, recommendations"),
+        (name = "group", description = "Groups and invitations"),
+        (name = "profile", description = "Sandbox profiles (admin tooling) and their recommendation history"),
         (name = "meta", description = "Health and API documentation"),
     )
 )]
@@ -277,4 +290,48 @@ pub struct MetaPatchBody {
     pub rating: Option<i64>,
     /// ≥ 0, may be fractional; added to the consumption count (stored rounded)
     pub additional_count: Option<f64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct GroupBody {
+    /// 3..45 characters: letters, digits, _ and inner single dots
+    pub name: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct InviteBody {
+    /// The invitee's uuid
+    pub uuid: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct GroupReply {
+    pub status: bool,
+    pub message: String,
+    pub group: super::group::GroupObject,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProfileBody {
+    /// 1..45 characters
+    pub profilename: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProfileReply {
+    pub status: bool,
+    pub message: String,
+    pub profile: crate::db::profiles::ProfileBase,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProfileMetaBody {
+    /// 0..5
+    pub rating: i64,
+    /// ISO-8601 date-time (an offset is dropped, not applied)
+    pub last_rating_date: String,
+    pub review_see_count: i64,
+    pub last_review_see_date: String,
+    pub count: i64,
+    pub last_count_increment: String,
 }

@@ -6,9 +6,12 @@ pub mod body;
 pub mod catchers;
 pub mod cors;
 pub mod docs;
+pub mod group;
 pub mod health;
 pub mod media;
 pub mod params;
+pub mod profile;
+pub mod proposal;
 pub mod reply;
 pub mod shapes;
 pub mod user;
@@ -65,6 +68,9 @@ fn assemble(state: AppState, transport: Transport) -> Result<Rocket<Build>, Star
         .mount("/api/user", user::routes())
         .mount("/api", health::routes())
         .mount("/api", media::routes())
+        .mount("/api", proposal::routes())
+        .mount("/api/group", group::routes())
+        .mount("/api/profile", profile::routes())
         .mount("/", docs::routes())
         .register("/", catchers::catchers())
         .attach(catchers::ExactPaths)

@@ -269,3 +269,19 @@ fn update_average(
         .execute(params![content_id, new_average, new_count])?;
     Ok(())
 }
+
+/// Stores a bad-recommendation report: every (category, reason) once (decisions F3).
+pub fn report_bad(
+    conn: &Connection,
+    user_id: i64,
+    content_id: i64,
+    reasons: &[(String, String)],
+) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT OR IGNORE INTO bad_recommendation_content (user_id, content_id, reason_categorie, reason) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for (category, reason) in reasons {
+        stmt.execute(params![user_id, content_id, category, reason])?;
+    }
+    Ok(())
+}

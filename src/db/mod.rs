@@ -6,6 +6,8 @@ pub mod genres;
 pub mod groups;
 pub mod mail;
 pub mod meta;
+pub mod profiles;
+pub mod proposals;
 pub mod tokens;
 pub mod users;
 

@@ -41,6 +41,14 @@ pub fn find_by_uuid(conn: &Connection, uuid: &str) -> rusqlite::Result<Option<Us
     .optional()
 }
 
+pub fn find_by_id(conn: &Connection, user_id: i64) -> rusqlite::Result<Option<User>> {
+    conn.prepare_cached(&format!(
+        r#"SELECT {USER_COLUMNS} FROM "user" WHERE user_id = ?1"#
+    ))?
+    .query_row([user_id], User::from_row)
+    .optional()
+}
+
 /// Exact, case-sensitive match, as the reference does.
 pub fn find_by_email(conn: &Connection, email: &str) -> rusqlite::Result<Option<User>> {
     conn.prepare_cached(&format!(
