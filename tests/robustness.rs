@@ -299,3 +299,131 @@ fn media_writes_refuse_bad_bodies_and_change_nothing() {
     }
     assert!(checked > 40, "{checked}");
 }
+
+#[test]
+fn social_and_sandbox_writes_refuse_bad_bodies_and_change_nothing() {
+    let app = TestApp::new();
+    let admin = app.register_admin("root@example.com", "root");
+    let group = app
+        .request(
+            "POST",
+            "/api/group",
+            Some(&admin.token),
+            Some(&json!({"name": "crew"})),
+        )
+        .json()["group"]["group_id"]
+        .as_i64()
+        .unwrap();
+    let profile = app
+        .request(
+            "POST",
+            "/api/profile",
+            Some(&admin.token),
+            Some(&json!({"profilename": "p"})),
+        )
+        .json()["profile"]["uuid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let movie = app.add_content("movie", json!({"title": "Heat"}), &[]);
+    let meta = json!({"rating": 1, "last_rating_date": "2021-01-01T00:00:00", "review_see_count": 1,
+        "last_review_see_date": "2021-01-01T00:00:00", "count": 1, "last_count_increment": "2021-01-01T00:00:00"});
+    let routes = [
+        (
+            "POST",
+            "/api/group".to_owned(),
+            json!({"name": "valid_name"}),
+        ),
+        (
+            "POST",
+            format!("/api/group/{group}/invitations"),
+            json!({"uuid": admin.uuid}),
+        ),
+        (
+            "POST",
+            "/api/profile".to_owned(),
+            json!({"profilename": "other"}),
+        ),
+        (
+            "PATCH",
+            format!("/api/profile/{profile}"),
+            json!({"profilename": "renamed"}),
+        ),
+        (
+            "PUT",
+            format!("/api/profile/{profile}/content/{movie}/meta"),
+            meta,
+        ),
+        (
+            "POST",
+            "/api/movie".to_owned(),
+            json!({"title": "proposal", "genres": []}),
+        ),
+        (
+            "POST",
+            format!("/api/movie/{movie}/bad_recommendation"),
+            json!({"genres": ["x"]}),
+        ),
+    ];
+    let mut checked = 0;
+    for (method, path, valid) in routes {
+        // The structural cases, then for every key: null, a boolean, an object, and the wrong kind.
+        let mut cases = bad_bodies(&valid);
+        cases.retain(|(label, _, _)| {
+            !label.starts_with("huge")
+                && !label.starts_with("odd")
+                && label != "unknown key"
+                && !label.contains(" as ")
+        });
+        for key in valid.as_object().unwrap().keys() {
+            let wrong_kind = match &valid[key] {
+                Value::String(_) => json!(12),
+                Value::Number(_) => json!("12"),
+                _ => json!("not an array"),
+            };
+            for wrong in [Value::Null, json!(true), json!({"a": 1}), wrong_kind] {
+                let mut body = valid.clone();
+                body[key] = wrong.clone();
+                cases.push((
+                    format!("{key} = {wrong}"),
+                    body.to_string().into_bytes(),
+                    Some(ContentType::JSON),
+                ));
+            }
+        }
+        for key in ["name", "profilename"] {
+            if valid.get(key).is_some() {
+                let mut body = valid.clone();
+                body[key] = json!("n".repeat(100_000));
+                cases.push((
+                    format!("huge {key}"),
+                    body.to_string().into_bytes(),
+                    Some(ContentType::JSON),
+                ));
+            }
+        }
+        for (label, bytes, content_type) in cases {
+            let before = app.fingerprint();
+            let reply = app.raw(
+                method,
+                &path,
+                Some(&format!("Bearer {}", admin.token)),
+                Some(&bytes),
+                content_type,
+            );
+            let code = reply.status.code;
+            assert!(
+                (400..500).contains(&code),
+                "{method} {path} with {label}: {code} {}",
+                reply.text
+            );
+            assert_eq!(
+                app.fingerprint(),
+                before,
+                "{method} {path} with {label} changed data"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 60, "{checked}");
+}

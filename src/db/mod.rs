@@ -22,6 +22,8 @@ mod embedded {
 }
 
 pub type Pool = r2d2::Pool<SqliteConnectionManager>;
+/// One page of rows and the total number of rows.
+pub type Paged<T> = (Vec<T>, i64);
 pub type PooledConnection = r2d2::PooledConnection<SqliteConnectionManager>;
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);

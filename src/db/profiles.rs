@@ -1,7 +1,15 @@
 //! Sandbox profiles (api-reference.md 2.5, 2.6, 4.2): fictitious users for trying the engine, their
 //! liked genres and hand-written metas, and the snapshots taken when a recommendation is launched.
 
+use super::Paged;
 use super::genres::Genre;
+
+/// A content id and the six meta values in API form.
+pub type MetaValues = (i64, serde_json::Map<String, serde_json::Value>);
+/// A liked genre copied at a launch: its name and its content type in lower case.
+pub type LaunchGenre = (Option<String>, Option<String>);
+/// An engine result: content id, score, engine.
+pub type LaunchResult = (i64, Option<f64>, String);
 use crate::events;
 use crate::util::time::db_text_to_api;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -144,7 +152,7 @@ pub fn metas_of(
     table: &str,
     limit: i64,
     offset: i64,
-) -> rusqlite::Result<(Vec<(i64, serde_json::Map<String, serde_json::Value>)>, i64)> {
+) -> rusqlite::Result<Paged<MetaValues>> {
     let (from, key) = match source {
         MetaSource::Profile(id) => ("meta_profile_content x WHERE x.profile_id = ?1", id),
         MetaSource::Launch(id) => ("recommendation_launched_meta x WHERE x.event_id = ?1", id),
@@ -253,7 +261,7 @@ pub fn launch_genres(
     event_id: i64,
     limit: i64,
     offset: i64,
-) -> rusqlite::Result<(Vec<(Option<String>, Option<String>)>, i64)> {
+) -> rusqlite::Result<Paged<LaunchGenre>> {
     let total = conn
         .prepare_cached(
             "SELECT count(*) FROM recommendation_launched_liked_genre WHERE event_id = ?1",
@@ -276,7 +284,7 @@ pub fn launch_results(
     table: &str,
     limit: i64,
     offset: i64,
-) -> rusqlite::Result<(Vec<(i64, Option<f64>, String)>, i64)> {
+) -> rusqlite::Result<Paged<LaunchResult>> {
     let from = format!(
         "recommendation_launched_result r JOIN {table} m ON m.content_id = r.content_id
          JOIN content c ON c.content_id = r.content_id WHERE r.event_id = ?1"
