@@ -124,6 +124,16 @@ impl Medium {
         format!("{} not found!", self.display)
     }
 
+    /// The column whose values are unique among the medium's contents and among its proposals
+    /// (applications by name, books by ISBN); a clash on it is the user's error, not ours.
+    pub fn unique_column(&self) -> &'static str {
+        if self.table.name == "book" {
+            "isbn"
+        } else {
+            "name"
+        }
+    }
+
     pub fn by_name(name: &str) -> Option<&'static Medium> {
         MEDIA.iter().find(|m| m.table.name == name)
     }

@@ -454,6 +454,15 @@ async fn track_history(
     ))
 }
 
+/// The answer to a clash on the medium's unique column in the catalogue.
+pub fn taken_in_catalogue(medium: &Medium) -> ApiError {
+    ApiError::Validation(vec![format!(
+        "This {} is already used by another {}.",
+        medium.unique_column(),
+        medium.name()
+    )])
+}
+
 /// Loads one content of a medium as its Object shape, or 404 "<Media> not found!".
 fn one(
     conn: &rusqlite::Connection,
@@ -588,17 +597,7 @@ async fn modify_content(
             let tx = db::write_transaction(conn)?;
             let ctx = EventContext::now(Some(me.user_id));
             match catalogue::modify(&tx, &ctx, &medium.table, content_id.0, &changes) {
-                Err(e) if db::is_unique_violation(&e) => {
-                    let column = if medium.name() == "book" {
-                        "isbn"
-                    } else {
-                        "name"
-                    };
-                    return Err(ApiError::Validation(vec![format!(
-                        "This {column} is already used by another {}.",
-                        medium.name()
-                    )]));
-                }
+                Err(e) if db::is_unique_violation(&e) => return Err(taken_in_catalogue(medium)),
                 other => other?,
             };
             if let Some(genres) = &new_genres {

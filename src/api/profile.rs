@@ -494,6 +494,32 @@ fn history_access(
     Ok(profile)
 }
 
+/// The common part of the routes on one launch: checks, strict page, one page of `rows`.
+async fn launch_page<F>(
+    state: &AppState,
+    bearer: Bearer,
+    uuid: UuidParam,
+    event_id: i64,
+    page: Option<String>,
+    message: &str,
+    rows: F,
+) -> ApiResult<Reply>
+where
+    F: FnOnce(&rusqlite::Connection, i64, i64) -> ApiResult<(Vec<Value>, i64)> + Send + 'static,
+{
+    let token = state.auth.verify(&bearer).await?;
+    let page = strict_page(page.as_deref())?;
+    let (limit, offset) = page.window();
+    let (items, total) = state
+        .db
+        .run(move |conn| {
+            history_access(conn, &token, &uuid.0, Some(event_id))?;
+            rows(conn, limit, offset)
+        })
+        .await?;
+    Ok(Reply::page(message, &page, total, items))
+}
+
 /// A profile's recommendation launches, newest first.
 #[utoipa::path(get, path = "/api/profile/{uuid}/history", tag = "profile", security(("bearer" = [])),
     params(("uuid" = String, Path), ("page" = Option<i64>, Query, description = "integer, else 400")),
@@ -546,28 +572,23 @@ async fn history_genres(
     id: IntId,
     page: Option<String>,
 ) -> ApiResult<Reply> {
-    let token = state.auth.verify(&bearer).await?;
-    let page = strict_page(page.as_deref())?;
-    let (limit, offset) = page.window();
-    let (items, total) = state
-        .db
-        .run(move |conn| {
-            history_access(conn, &token, &uuid.0, Some(id.0))?;
+    let message = "Recommendation history liked genres data sent";
+    launch_page(
+        state,
+        bearer,
+        uuid,
+        id.0,
+        page,
+        message,
+        move |conn, limit, offset| {
             let (rows, total) = profiles::launch_genres(conn, id.0, limit, offset)?;
-            Ok((
-                rows.into_iter()
-                    .map(|(name, kind)| json!({"name": name, "content_type": kind}))
-                    .collect::<Vec<_>>(),
-                total,
-            ))
-        })
-        .await?;
-    Ok(Reply::page(
-        "Recommendation history liked genres data sent",
-        &page,
-        total,
-        items,
-    ))
+            let items = rows
+                .into_iter()
+                .map(|(name, kind)| json!({"name": name, "content_type": kind}));
+            Ok((items.collect(), total))
+        },
+    )
+    .await
 }
 
 /// The engine's results of a launch on one medium, best first.
@@ -585,14 +606,16 @@ async fn history_results(
     medium: MediumParam,
     page: Option<String>,
 ) -> ApiResult<Reply> {
-    let token = state.auth.verify(&bearer).await?;
     let medium = medium.0;
-    let page = strict_page(page.as_deref())?;
-    let (limit, offset) = page.window();
-    let (items, total) = state
-        .db
-        .run(move |conn| {
-            history_access(conn, &token, &uuid.0, Some(id.0))?;
+    let message = "Recommendation history data sent";
+    launch_page(
+        state,
+        bearer,
+        uuid,
+        id.0,
+        page,
+        message,
+        move |conn, limit, offset| {
             let (rows, total) = profiles::launch_results(conn, id.0, medium.name(), limit, offset)?;
             let ids: Vec<i64> = rows.iter().map(|(c, _, _)| *c).collect();
             let bases: std::collections::HashMap<i64, Map<String, Value>> =
@@ -604,22 +627,14 @@ async fn history_results(
                             .map(|id| (id, b))
                     })
                     .collect();
-            let items = rows
-                .into_iter()
-                .map(|(content_id, score, engine)| {
-                    let base = bases.get(&content_id).cloned().unwrap_or_default();
-                    json!({medium.name(): base, "score": score, "engine": engine})
-                })
-                .collect::<Vec<_>>();
-            Ok((items, total))
-        })
-        .await?;
-    Ok(Reply::page(
-        "Recommendation history data sent",
-        &page,
-        total,
-        items,
-    ))
+            let items = rows.into_iter().map(|(content_id, score, engine)| {
+                let base = bases.get(&content_id).cloned().unwrap_or_default();
+                json!({medium.name(): base, "score": score, "engine": engine})
+            });
+            Ok((items.collect(), total))
+        },
+    )
+    .await
 }
 
 /// The profile's metas copied at a launch, on one medium.
@@ -637,23 +652,20 @@ async fn history_metas(
     medium: MediumParam,
     page: Option<String>,
 ) -> ApiResult<Reply> {
-    let token = state.auth.verify(&bearer).await?;
     let medium = medium.0;
-    let page = strict_page(page.as_deref())?;
-    let (limit, offset) = page.window();
-    let (items, total) = state
-        .db
-        .run(move |conn| {
-            history_access(conn, &token, &uuid.0, Some(id.0))?;
+    let message = "Recommendation history data sent";
+    launch_page(
+        state,
+        bearer,
+        uuid,
+        id.0,
+        page,
+        message,
+        move |conn, limit, offset| {
             let (rows, total) =
                 profiles::metas_of(conn, MetaSource::Launch(id.0), medium.name(), limit, offset)?;
             Ok((meta_items(conn, medium, rows)?, total))
-        })
-        .await?;
-    Ok(Reply::page(
-        "Recommendation history data sent",
-        &page,
-        total,
-        items,
-    ))
+        },
+    )
+    .await
 }

@@ -3,7 +3,7 @@
 
 use super::body::{Body, Field, Schema, Ty};
 use super::docs;
-use super::media::MediumParam;
+use super::media::{MediumParam, taken_in_catalogue};
 use super::params::IntId;
 use super::reply::{Reply, strict_page};
 use super::{AppState, caller_in};
@@ -189,13 +189,9 @@ async fn propose(
             let tx = db::write_transaction(conn)?;
             match proposals::create(&tx, medium, &values, &genre_ids, &episodes) {
                 Err(e) if db::is_unique_violation(&e) => {
-                    let what = if medium.name() == "book" {
-                        "isbn"
-                    } else {
-                        "name"
-                    };
                     return Err(ApiError::Validation(vec![format!(
-                        "This {what} is already proposed."
+                        "This {} is already proposed.",
+                        medium.unique_column()
                     )]));
                 }
                 other => other?,
@@ -273,17 +269,7 @@ async fn validate_proposal(
             match proposals::validate(&tx, &EventContext::now(Some(me.user_id)), medium, id.0) {
                 Ok(Some(_)) => {}
                 Ok(None) => return Err(proposal_not_found(medium)),
-                Err(e) if db::is_unique_violation(&e) => {
-                    let what = if medium.name() == "book" {
-                        "isbn"
-                    } else {
-                        "name"
-                    };
-                    return Err(ApiError::Validation(vec![format!(
-                        "This {what} is already used by another {}.",
-                        medium.name()
-                    )]));
-                }
+                Err(e) if db::is_unique_violation(&e) => return Err(taken_in_catalogue(medium)),
                 Err(e) => return Err(e.into()),
             }
             tx.commit()?;
