@@ -239,6 +239,13 @@ fn export_events(settings: &Settings, args: &ExportArgs) -> Result<(), String> {
         kinds: args.kinds.clone(),
     };
     let started = std::time::Instant::now();
+    let spinner = indicatif::ProgressBar::new_spinner();
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{spinner} {human_pos} events ({per_sec})")
+    {
+        spinner.set_style(style);
+    }
+    let progress = |n: u64| spinner.set_position(n);
     let written = match &args.output {
         Some(path) => {
             let mut partial = path.as_os_str().to_owned();
@@ -247,7 +254,7 @@ fn export_events(settings: &Settings, args: &ExportArgs) -> Result<(), String> {
             let file = std::fs::File::create(&partial)
                 .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
             let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
-            match export::export(&mut conn, &selection, args.format, &mut out) {
+            match export::export(&mut conn, &selection, args.format, &mut out, &progress) {
                 Ok(n) => {
                     drop(out);
                     std::fs::rename(&partial, path)
@@ -264,7 +271,7 @@ fn export_events(settings: &Settings, args: &ExportArgs) -> Result<(), String> {
         None => {
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout.lock());
-            export::export(&mut conn, &selection, args.format, &mut out)
+            export::export(&mut conn, &selection, args.format, &mut out, &progress)
                 .map_err(|e| e.to_string())?
         }
     };

@@ -53,12 +53,13 @@ pub enum ExportError {
     Csv(#[from] csv::Error),
 }
 
-/// Writes the selected events to `out`; returns how many.
+/// Writes the selected events to `out`; returns how many. `progress` hears the count now and then.
 pub fn export(
     conn: &mut Connection,
     selection: &Selection,
     format: Format,
     out: &mut dyn Write,
+    progress: &dyn Fn(u64),
 ) -> Result<u64, ExportError> {
     for kind in &selection.kinds {
         if !EVENT_TABLES.contains(&kind.as_str()) {
@@ -135,6 +136,9 @@ pub fn export(
             sink.write(tables[index], &columns[index], &positions[index], row)?;
         }
         written += 1;
+        if written % 65_536 == 0 {
+            progress(written);
+        }
         heads[index] = advance(&mut cursors[index])?;
     }
     sink.finish()?;
