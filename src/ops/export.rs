@@ -136,7 +136,7 @@ pub fn export(
             sink.write(tables[index], &columns[index], &positions[index], row)?;
         }
         written += 1;
-        if written % 65_536 == 0 {
+        if written.is_multiple_of(65_536) {
             progress(written);
         }
         heads[index] = advance(&mut cursors[index])?;
