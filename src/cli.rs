@@ -71,6 +71,16 @@ pub enum Command {
         it takes the output's name; a failed backup leaves nothing behind. The output must not exist."
     )]
     Backup(BackupArgs),
+    /// Run the recommendation engine's stages on the events since their last run (or all, with --full).
+    #[command(long_about = "Run the recommendation engine's stages now.\n\n\
+        Each stage consumes the events since its watermark and commits its outputs with the new watermark \
+        in one transaction; a stage with no relevant new events does nothing. --full recomputes from \
+        scratch. The server runs the same stages in the background a few seconds after new events.")]
+    Recommend {
+        /// Recompute everything, ignoring the watermarks.
+        #[arg(long)]
+        full: bool,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -156,6 +166,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::ExportEvents(args) => export_events(&cli.settings, &args),
         Command::User(command) => user(&cli.settings, command),
         Command::Backup(args) => backup(&cli.settings, &args),
+        Command::Recommend { full } => recommend(&cli.settings, full),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -388,5 +399,15 @@ fn backup(settings: &Settings, args: &BackupArgs) -> Result<(), String> {
         args.output.display(),
         started.elapsed().as_secs_f64()
     );
+    Ok(())
+}
+
+fn recommend(settings: &Settings, full: bool) -> Result<(), String> {
+    let mut conn = existing(settings)?;
+    let started = std::time::Instant::now();
+    for (stage, outcome) in crate::engine::run_all(&mut conn, full).map_err(|e| e.to_string())? {
+        println!("{stage}: {outcome:?}");
+    }
+    println!("done in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
 }

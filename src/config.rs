@@ -46,6 +46,16 @@ pub struct Settings {
     )]
     pub mail_from: String,
 
+    /// Seconds between the server's checks for new events to feed the recommendation engine
+    /// (0 turns the background engine off; `recofinement recommend` still runs it).
+    #[arg(
+        long,
+        global = true,
+        env = "RECOFINEMENT_ENGINE_INTERVAL",
+        default_value_t = 5
+    )]
+    pub engine_interval: u64,
+
     /// Base URL of the web front end, used in the links that mails carry (the reference's URL_FRONT).
     #[arg(
         long,
@@ -62,6 +72,7 @@ impl Settings {
         Settings {
             database: database.into(),
             bcrypt_cost: DEFAULT_BCRYPT_COST,
+            engine_interval: 5,
             smtp_url: None,
             mail_from: "RecoFinement <no-reply@localhost>".into(),
             front_url: "http://localhost:4200".into(),

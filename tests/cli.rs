@@ -345,6 +345,7 @@ fn export_streams_every_event_and_resumes_after_an_id() {
 fn client(db: &Path) -> Client {
     let mut settings = recofinement::config::Settings::for_database(db);
     settings.bcrypt_cost = 4;
+    settings.engine_interval = 0;
     let rocket = recofinement::api::build(&settings).unwrap();
     let figment = rocket.figment().clone().merge(("log_level", "off"));
     Client::tracked(rocket.configure(figment)).unwrap()

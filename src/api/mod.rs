@@ -47,6 +47,7 @@ pub enum StartError {
 
 /// Opens the database (migrating it), loads the JWT secret and builds the application.
 pub fn build(settings: &Settings) -> Result<Rocket<Build>, StartError> {
+    let engine_interval = settings.engine_interval;
     let db = Db::open(&settings.database)?;
     let secret = secret::load_or_create(&settings.secret_file())?;
     let transport = Transport::from_settings(settings.smtp_url.as_deref(), &settings.mail_from)
@@ -57,11 +58,16 @@ pub fn build(settings: &Settings) -> Result<Rocket<Build>, StartError> {
         front_url: settings.front_url.trim_end_matches('/').to_owned(),
         mail_signal: MailSignal::default(),
     };
-    assemble(state, transport)
+    assemble(state, transport, engine_interval)
 }
 
-fn assemble(state: AppState, transport: Transport) -> Result<Rocket<Build>, StartError> {
+fn assemble(
+    state: AppState,
+    transport: Transport,
+    engine_interval: u64,
+) -> Result<Rocket<Build>, StartError> {
     let (db, signal) = (state.db.clone(), state.mail_signal.clone());
+    let database = state.db.path().to_owned();
     Ok(rocket::custom(config::rocket_figment())
         .manage(state)
         .mount("/api/auth", auth::routes())
@@ -91,6 +97,10 @@ fn assemble(state: AppState, transport: Transport) -> Result<Rocket<Build>, Star
                 );
                 tracing::info!("recofinement listening on {endpoint}");
                 rocket::tokio::spawn(mail::run_worker(db, transport, signal));
+                if engine_interval > 0 {
+                    let interval = std::time::Duration::from_secs(engine_interval);
+                    rocket::tokio::spawn(crate::engine::run_worker(database, interval));
+                }
             })
         })))
 }

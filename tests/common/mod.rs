@@ -76,6 +76,8 @@ impl TestApp {
         let db_path = dir.path().join("test.db");
         let mut settings = Settings::for_database(&db_path);
         settings.bcrypt_cost = 4;
+        // The background engine rewrites popularity scores on its own; tests run it explicitly.
+        settings.engine_interval = 0;
         let rocket = api::build(&settings).expect("build");
         let figment = rocket.figment().clone().merge(("log_level", "off"));
         let client = Client::tracked(rocket.configure(figment)).expect("client");

@@ -1,0 +1,218 @@
+//! The engine's incremental contract (decisions F17; issue 6): watermarks, crash safety, no double
+//! counting, and the popularity stage's scores.
+
+mod common;
+
+use common::TestApp;
+use recofinement::engine::{self, EngineError, RunOutcome, popularity};
+use serde_json::json;
+
+fn score(app: &TestApp, id: i64) -> f64 {
+    app.db()
+        .query_row(
+            "SELECT popularity_score FROM content WHERE content_id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+fn last_event(app: &TestApp) -> i64 {
+    app.count("SELECT last_id FROM event_sequence")
+}
+
+#[test]
+fn popularity_follows_ratings_and_views_and_runs_only_when_needed() {
+    let app = TestApp::new();
+    let users: Vec<_> = (0..6)
+        .map(|i| app.register(&format!("u{i}@example.com"), &format!("user{i}")))
+        .collect();
+    let loved = app.add_content("movie", json!({"title": "Loved"}), &[]);
+    let once = app.add_content("movie", json!({"title": "Rated once"}), &[]);
+    let seen = app.add_content("movie", json!({"title": "Only seen"}), &[]);
+    let ignored = app.add_content("movie", json!({"title": "Nobody"}), &[]);
+    let song = app.add_content("track", json!({"title": "Song"}), &[]);
+    for user in &users {
+        app.request(
+            "PATCH",
+            &format!("/api/movie/{loved}/meta"),
+            Some(&user.token),
+            Some(&json!({"rating": 5, "additional_count": 1})),
+        );
+        app.get(&format!("/api/movie/{seen}/meta"), &user.token);
+    }
+    app.request(
+        "PATCH",
+        &format!("/api/movie/{once}/meta"),
+        Some(&users[0].token),
+        Some(&json!({"rating": 5})),
+    );
+
+    let mut conn = app.db();
+    let outcome = popularity::run(&mut conn, false).unwrap();
+    assert!(
+        matches!(outcome, RunOutcome::Ran { from: 0, .. }),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        engine::watermark(&conn, popularity::STAGE).unwrap(),
+        last_event(&app)
+    );
+    let (l, o, s, n) = (
+        score(&app, loved),
+        score(&app, once),
+        score(&app, seen),
+        score(&app, ignored),
+    );
+    assert!(
+        l > o && l > s && o > n && s > n,
+        "loved {l} > once {o}, seen {s} > nobody {n}"
+    );
+    assert!(
+        (0.0..=1.0).contains(&l) && n == 0.0,
+        "one [0, 1] scale: {l} {n}"
+    );
+    // The popular list orders by it.
+    let listed: Vec<i64> = app.get("/api/movie", &users[0].token).json()["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["content_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(listed[0], loved);
+    assert_eq!(*listed.last().unwrap(), ignored);
+
+    // Nothing new: nothing computed.
+    assert_eq!(
+        popularity::run(&mut conn, false).unwrap(),
+        RunOutcome::UpToDate {
+            watermark: last_event(&app)
+        }
+    );
+    // A new rating of a track touches tracks only; the movies keep their scores.
+    let before_movies = (score(&app, loved), score(&app, once));
+    app.request(
+        "PATCH",
+        &format!("/api/track/{song}/meta"),
+        Some(&users[1].token),
+        Some(&json!({"rating": 4})),
+    );
+    let outcome = popularity::run(&mut conn, false).unwrap();
+    assert!(
+        matches!(outcome, RunOutcome::Ran { updated: 1, .. }),
+        "{outcome:?}"
+    );
+    assert!(score(&app, song) > 0.0);
+    assert_eq!((score(&app, loved), score(&app, once)), before_movies);
+    // A full run recomputes everything and lands on the same scores.
+    assert!(matches!(
+        popularity::run(&mut conn, true).unwrap(),
+        RunOutcome::Ran { updated: 0, .. }
+    ));
+}
+
+#[test]
+fn a_crash_before_the_commit_loses_nothing_and_a_concurrent_run_counts_nothing_twice() {
+    let app = TestApp::new();
+    let user = app.register("u@example.com", "user0");
+    let movie = app.add_content("movie", json!({"title": "M"}), &[]);
+    app.request(
+        "PATCH",
+        &format!("/api/movie/{movie}/meta"),
+        Some(&user.token),
+        Some(&json!({"rating": 5})),
+    );
+    let mut conn = app.db();
+
+    // Simulated crash: the outputs are written, then the run fails before its commit.
+    let w = engine::window(&conn, popularity::STAGE, false).unwrap();
+    let result = engine::commit(&mut conn, popularity::STAGE, w, false, |tx| {
+        tx.execute(
+            "UPDATE content SET popularity_score = 0.99 WHERE content_id = ?1",
+            [movie],
+        )?;
+        Err(EngineError::Sqlite(rusqlite::Error::InvalidQuery))
+    });
+    assert!(result.is_err());
+    assert_eq!(
+        engine::watermark(&conn, popularity::STAGE).unwrap(),
+        0,
+        "the watermark did not move"
+    );
+    assert_eq!(score(&app, movie), 0.0, "nor did the outputs");
+    // The next run consumes the same events.
+    assert!(matches!(
+        popularity::run(&mut conn, false).unwrap(),
+        RunOutcome::Ran { from: 0, .. }
+    ));
+    let settled = score(&app, movie);
+    assert!(settled > 0.0);
+
+    // Two runs start from the same watermark; the second to commit is dropped.
+    app.request(
+        "PATCH",
+        &format!("/api/movie/{movie}/meta"),
+        Some(&user.token),
+        Some(&json!({"rating": 1})),
+    );
+    let stale = engine::window(&conn, popularity::STAGE, false).unwrap();
+    assert!(matches!(
+        popularity::run(&mut conn, false).unwrap(),
+        RunOutcome::Ran { .. }
+    ));
+    let committed = engine::commit(&mut conn, popularity::STAGE, stale, false, |tx| {
+        tx.execute(
+            "UPDATE content SET popularity_score = 0.5 WHERE content_id = ?1",
+            [movie],
+        )?;
+        Ok(())
+    })
+    .unwrap();
+    assert!(
+        !committed,
+        "a run whose watermark moved meanwhile does not commit"
+    );
+    assert_ne!(score(&app, movie), 0.5);
+    assert_eq!(
+        engine::watermark(&conn, popularity::STAGE).unwrap(),
+        last_event(&app)
+    );
+}
+
+#[test]
+fn the_recommend_command_runs_the_stages() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("e.db");
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_recofinement"))
+            .arg("--database")
+            .arg(&db)
+            .args(["--bcrypt-cost", "4"])
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    assert!(
+        run(&[
+            "seed",
+            "--contents",
+            "300",
+            "--users",
+            "20",
+            "--interactions",
+            "800"
+        ])
+        .status
+        .success()
+    );
+    let first = String::from_utf8_lossy(&run(&["recommend"]).stdout).into_owned();
+    assert!(first.contains("popularity: Ran"), "{first}");
+    let second = String::from_utf8_lossy(&run(&["recommend"]).stdout).into_owned();
+    assert!(second.contains("popularity: UpToDate"), "{second}");
+    let full = String::from_utf8_lossy(&run(&["recommend", "--full"]).stdout).into_owned();
+    assert!(full.contains("popularity: Ran"), "{full}");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let (low, high): (f64, f64) = conn.query_row("SELECT min(popularity_score), max(popularity_score) FROM content WHERE content_type = 'MOVIE'", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    assert!(low >= 0.0 && high <= 1.0 && high > low, "{low} {high}");
+}
