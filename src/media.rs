@@ -92,6 +92,21 @@ pub struct Medium {
     pub reason_categories: &'static [&'static str],
     /// Content proposals ("additional", 2.8/2.9/5.10).
     pub proposal: Proposal,
+    /// The columns content similarity reads, how, and with which weight (genres always count, ×2).
+    pub similarity: &'static [(&'static str, Tokens, f32)],
+}
+
+/// How a column feeds content similarity (field-weighted TF-IDF).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tokens {
+    /// Words of free text (titles).
+    Words,
+    /// A list of names separated by `,`, `|`, `/` or `&` (people, companies).
+    Names,
+    /// The whole value as one token (a publisher, a language, an artist).
+    Whole,
+    /// A year, as its decade.
+    Decade,
 }
 
 /// Where a medium's proposals live and how the messages name them.
@@ -193,6 +208,11 @@ pub static MEDIA: [Medium; 6] = [
             noun: "application",
             list_message: "Additional application data sent",
         },
+        similarity: &[
+            ("name", Tokens::Words, 1.0),
+            ("type", Tokens::Whole, 0.3),
+            ("content_rating", Tokens::Whole, 0.3),
+        ],
     },
     Medium {
         table: MediaTable {
@@ -228,6 +248,12 @@ pub static MEDIA: [Medium; 6] = [
             noun: "book",
             list_message: "Additional Book data sent",
         },
+        similarity: &[
+            ("title", Tokens::Words, 1.0),
+            ("author", Tokens::Names, 2.0),
+            ("publisher", Tokens::Whole, 1.0),
+            ("year_of_publication", Tokens::Decade, 0.5),
+        ],
     },
     Medium {
         table: MediaTable {
@@ -265,6 +291,11 @@ pub static MEDIA: [Medium; 6] = [
             noun: "game",
             list_message: "Additional game data sent",
         },
+        similarity: &[
+            ("name", Tokens::Words, 1.0),
+            ("developers", Tokens::Names, 1.5),
+            ("publishers", Tokens::Names, 1.0),
+        ],
     },
     Medium {
         table: MediaTable {
@@ -310,6 +341,15 @@ pub static MEDIA: [Medium; 6] = [
             noun: "movie",
             list_message: "Additional movie data sent",
         },
+        similarity: &[
+            ("title", Tokens::Words, 1.0),
+            ("actors", Tokens::Names, 1.0),
+            ("director", Tokens::Names, 1.5),
+            ("writer", Tokens::Names, 1.0),
+            ("producers", Tokens::Names, 0.5),
+            ("language", Tokens::Whole, 0.5),
+            ("year", Tokens::Decade, 0.5),
+        ],
     },
     Medium {
         table: MediaTable {
@@ -353,6 +393,13 @@ pub static MEDIA: [Medium; 6] = [
             noun: "series",
             list_message: "Additional series data sent",
         },
+        similarity: &[
+            ("title", Tokens::Words, 1.0),
+            ("writers", Tokens::Names, 1.0),
+            ("directors", Tokens::Names, 1.5),
+            ("actors", Tokens::Names, 1.0),
+            ("start_year", Tokens::Decade, 0.5),
+        ],
     },
     Medium {
         table: MediaTable {
@@ -388,5 +435,11 @@ pub static MEDIA: [Medium; 6] = [
             noun: "track",
             list_message: "Additional track data sent",
         },
+        similarity: &[
+            ("title", Tokens::Words, 1.0),
+            ("artist_name", Tokens::Whole, 2.0),
+            ("release", Tokens::Whole, 1.0),
+            ("year", Tokens::Decade, 0.5),
+        ],
     },
 ];

@@ -216,3 +216,87 @@ fn the_recommend_command_runs_the_stages() {
     let (low, high): (f64, f64) = conn.query_row("SELECT min(popularity_score), max(popularity_score) FROM content WHERE content_type = 'MOVIE'", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
     assert!(low >= 0.0 && high <= 1.0 && high > low, "{low} {high}");
 }
+
+fn neighbours(app: &TestApp, id: i64) -> Vec<i64> {
+    app.db()
+        .prepare("SELECT content_id1 FROM similars_content WHERE content_id0 = ?1 ORDER BY similarity DESC, content_id1")
+        .unwrap()
+        .query_map([id], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn similar_contents_share_people_and_genres_and_new_ones_are_patched_in() {
+    use recofinement::engine::similarity;
+    let app = TestApp::new();
+    let crime = app.add_genre("Crime", "MOVIE");
+    let comedy = app.add_genre("Comedy", "MOVIE");
+    let heat = app.add_content("movie", json!({"title": "Heat", "director": "Michael Mann", "actors": "Al Pacino, Robert De Niro", "year": "1995"}), &[crime]);
+    let collateral = app.add_content("movie", json!({"title": "Collateral", "director": "Michael Mann", "actors": "Tom Cruise", "year": "2004"}), &[crime]);
+    let godfather = app.add_content("movie", json!({"title": "The Godfather", "director": "Francis Ford Coppola", "actors": "Al Pacino, Marlon Brando", "year": "1972"}), &[crime]);
+    let comedy_movie = app.add_content("movie", json!({"title": "Airplane", "director": "Jim Abrahams", "actors": "Leslie Nielsen", "year": "1980"}), &[comedy]);
+    for i in 0..30 {
+        app.add_content("movie", json!({"title": format!("Filler {i}"), "director": format!("Someone {i}"), "year": "2010"}), &[comedy]);
+    }
+    let song = app.add_content(
+        "track",
+        json!({"title": "Heat", "artist_name": "Michael Mann"}),
+        &[],
+    );
+    let mut conn = app.db();
+    assert!(matches!(
+        similarity::run(&mut conn, false).unwrap(),
+        RunOutcome::Ran { from: 0, .. }
+    ));
+
+    let of_heat = neighbours(&app, heat);
+    assert!(of_heat.len() <= similarity::NEIGHBOURS);
+    assert_eq!(
+        &of_heat[..2],
+        &[collateral, godfather],
+        "same director first, then shared actor and genre"
+    );
+    assert!(!of_heat.contains(&comedy_movie), "nothing in common");
+    assert!(!of_heat.contains(&song), "neighbours stay in their medium");
+    let kinds: i64 =
+        app.count("SELECT count(*) FROM similars_content WHERE content_type0 != content_type1");
+    assert_eq!(kinds, 0);
+    assert_eq!(
+        similarity::run(&mut conn, false).unwrap(),
+        RunOutcome::UpToDate {
+            watermark: app.count("SELECT last_id FROM event_sequence")
+        }
+    );
+
+    // A new film by the same director: its list is computed and it enters Heat's, without a full pass.
+    let untouched_before = neighbours(&app, comedy_movie);
+    let thief = app.add_content("movie", json!({"title": "Public Enemies", "director": "Michael Mann", "actors": "Johnny Depp", "year": "2009"}), &[crime]);
+    let outcome = similarity::run(&mut conn, false).unwrap();
+    assert!(
+        matches!(outcome, RunOutcome::Ran { updated, .. } if updated < 100),
+        "incremental: {outcome:?}"
+    );
+    assert!(
+        neighbours(&app, thief).starts_with(&[collateral])
+            || neighbours(&app, thief).starts_with(&[heat])
+    );
+    assert!(
+        neighbours(&app, heat).contains(&thief),
+        "patched into Heat's list"
+    );
+    assert_eq!(neighbours(&app, comedy_movie), untouched_before);
+    // A full rebuild agrees with the patched state on the new film's place.
+    similarity::run(&mut conn, true).unwrap();
+    assert!(neighbours(&app, heat).contains(&thief));
+    // Deleting a content removes it from every list.
+    let admin = app.register_admin("root@example.com", "root");
+    app.request(
+        "DELETE",
+        &format!("/api/movie/{thief}"),
+        Some(&admin.token),
+        None,
+    );
+    assert_eq!(app.count(&format!("SELECT count(*) FROM similars_content WHERE content_id0 = {thief} OR content_id1 = {thief}")), 0);
+}

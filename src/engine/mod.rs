@@ -8,6 +8,7 @@
 //! no new relevant events does nothing.
 
 pub mod popularity;
+pub mod similarity;
 
 use crate::db;
 use rusqlite::{Connection, OptionalExtension, Transaction};
@@ -96,7 +97,10 @@ pub fn run_all(
     conn: &mut Connection,
     full: bool,
 ) -> Result<Vec<(&'static str, RunOutcome)>, EngineError> {
-    Ok(vec![(popularity::STAGE, popularity::run(conn, full)?)])
+    Ok(vec![
+        (popularity::STAGE, popularity::run(conn, full)?),
+        (similarity::STAGE, similarity::run(conn, full)?),
+    ])
 }
 
 /// Whether some stage has events to consume.

@@ -1,0 +1,349 @@
+//! Content similarity → `similars_content`: each content's nearest neighbours in its medium, by cosine
+//! of field-weighted TF-IDF vectors (title words, genres, people, companies, years; per-medium weights in
+//! `crate::media`).
+//!
+//! Neighbours are found through an inverted index, never by comparing all pairs: a content's candidates
+//! are the contents sharing a token with it (for very common tokens, an even sample of their postings),
+//! the best candidates by partial score are then scored exactly. An incremental run only computes the
+//! contents added or changed since the watermark, and patches their neighbours' lists.
+
+use super::{EngineError, RunOutcome, Window, commit, window};
+use crate::media::{MEDIA, Medium, Tokens};
+use rusqlite::Connection;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+pub const STAGE: &str = "similarity";
+/// Neighbours kept per content.
+pub const NEIGHBOURS: usize = 20;
+/// Postings read per token when looking for candidates (beyond, an even sample).
+const POSTINGS_READ: usize = 256;
+/// Candidates scored exactly per content.
+const CANDIDATES: usize = 400;
+const GENRE_WEIGHT: f32 = 2.0;
+
+const STOP_WORDS: &[&str] = &[
+    "the", "and", "for", "from", "with", "of", "in", "a", "an", "to", "on", "at", "by",
+];
+
+/// A medium's contents as unit TF-IDF vectors, with their inverted index.
+struct Space {
+    ids: Vec<i64>,
+    /// Per content: (token, weight), sorted by token.
+    vectors: Vec<Vec<(u32, f32)>>,
+    postings: Vec<Vec<u32>>,
+}
+
+fn tokens_of(kind: Tokens, text: &str, out: &mut Vec<String>, prefix: &str) {
+    match kind {
+        Tokens::Words => {
+            for word in text
+                .split(|c: char| !c.is_alphanumeric())
+                .map(str::to_lowercase)
+            {
+                if word.chars().count() >= 2 && !STOP_WORDS.contains(&word.as_str()) {
+                    out.push(format!("{prefix}:{word}"));
+                }
+            }
+        }
+        Tokens::Names => {
+            for name in text
+                .split([',', '|', '/', '&'])
+                .map(|n| n.trim().to_lowercase())
+                .filter(|n| !n.is_empty())
+            {
+                out.push(format!("{prefix}:{name}"));
+            }
+        }
+        Tokens::Whole => {
+            let whole = text.trim().to_lowercase();
+            if !whole.is_empty() {
+                out.push(format!("{prefix}:{whole}"));
+            }
+        }
+        Tokens::Decade => {
+            if let Some(year) = text.trim().get(..4).and_then(|y| y.parse::<i32>().ok()) {
+                out.push(format!("{prefix}:{}", year / 10));
+            }
+        }
+    }
+}
+
+/// Builds the TF-IDF space of one medium from the database.
+fn space(conn: &Connection, medium: &Medium) -> rusqlite::Result<Space> {
+    let columns: Vec<&str> = medium.similarity.iter().map(|(c, _, _)| *c).collect();
+    let sql = format!(
+        "SELECT content_id, {} FROM {} ORDER BY content_id",
+        columns.join(", "),
+        medium.table.name
+    );
+    let mut genres: HashMap<i64, Vec<i64>> = HashMap::new();
+    let mut stmt = conn.prepare(
+        "SELECT cg.content_id, cg.genre_id FROM content_genres cg JOIN content c ON c.content_id = cg.content_id WHERE c.content_type = ?1",
+    )?;
+    let mut rows = stmt.query([medium.table.content_type])?;
+    while let Some(row) = rows.next()? {
+        genres.entry(row.get(0)?).or_default().push(row.get(1)?);
+    }
+
+    let mut interner: HashMap<String, u32> = HashMap::new();
+    let mut ids = Vec::new();
+    let mut raw: Vec<Vec<(u32, f32)>> = Vec::new();
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query([])?;
+    let mut words = Vec::new();
+    while let Some(row) = rows.next()? {
+        let content_id: i64 = row.get(0)?;
+        let mut weighted: BTreeMap<u32, f32> = BTreeMap::new();
+        for (i, (column, kind, weight)) in medium.similarity.iter().enumerate() {
+            let text: Option<String> = match row.get_ref(i + 1)? {
+                rusqlite::types::ValueRef::Text(t) => Some(String::from_utf8_lossy(t).into_owned()),
+                rusqlite::types::ValueRef::Integer(n) => Some(n.to_string()),
+                _ => None,
+            };
+            let Some(text) = text else { continue };
+            words.clear();
+            tokens_of(*kind, &text, &mut words, column);
+            for token in words.drain(..) {
+                let next = interner.len() as u32;
+                let id = *interner.entry(token).or_insert(next);
+                *weighted.entry(id).or_default() += weight;
+            }
+        }
+        for genre in genres.get(&content_id).into_iter().flatten() {
+            let next = interner.len() as u32;
+            let id = *interner.entry(format!("genre:{genre}")).or_insert(next);
+            *weighted.entry(id).or_default() += GENRE_WEIGHT;
+        }
+        ids.push(content_id);
+        raw.push(weighted.into_iter().collect());
+    }
+    // Inverse document frequency, then unit length.
+    let mut df = vec![0u32; interner.len()];
+    for vector in &raw {
+        for (token, _) in vector {
+            df[*token as usize] += 1;
+        }
+    }
+    let n = ids.len().max(1) as f32;
+    let mut postings: Vec<Vec<u32>> = vec![Vec::new(); interner.len()];
+    let vectors: Vec<Vec<(u32, f32)>> = raw
+        .into_iter()
+        .enumerate()
+        .map(|(item, vector)| {
+            let mut weighted: Vec<(u32, f32)> = vector
+                .into_iter()
+                .map(|(t, w)| (t, w * (n / df[t as usize] as f32).ln().max(0.0)))
+                .collect();
+            let norm = weighted.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
+            if norm > 0.0 {
+                for (_, w) in weighted.iter_mut() {
+                    *w /= norm;
+                }
+            }
+            weighted.retain(|(_, w)| *w > 0.0);
+            for (token, _) in &weighted {
+                postings[*token as usize].push(item as u32);
+            }
+            weighted
+        })
+        .collect();
+    Ok(Space {
+        ids,
+        vectors,
+        postings,
+    })
+}
+
+fn dot(a: &[(u32, f32)], b: &[(u32, f32)]) -> f32 {
+    let (mut i, mut j, mut sum) = (0, 0, 0.0);
+    while i < a.len() && j < b.len() {
+        match a[i].0.cmp(&b[j].0) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                sum += a[i].1 * b[j].1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    sum
+}
+
+/// The nearest neighbours of one item: (item, similarity), best first.
+fn neighbours(space: &Space, item: usize, scratch: &mut HashMap<u32, f32>) -> Vec<(usize, f32)> {
+    scratch.clear();
+    let vector = &space.vectors[item];
+    for (token, weight) in vector {
+        let posting = &space.postings[*token as usize];
+        let step = (posting.len() / POSTINGS_READ).max(1);
+        for &other in posting.iter().step_by(step).take(POSTINGS_READ) {
+            if other as usize != item {
+                *scratch.entry(other).or_default() += weight;
+            }
+        }
+    }
+    let mut candidates: Vec<(u32, f32)> = scratch.iter().map(|(k, v)| (*k, *v)).collect();
+    if candidates.len() > CANDIDATES {
+        candidates
+            .select_nth_unstable_by(CANDIDATES, |a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        candidates.truncate(CANDIDATES);
+    }
+    let mut scored: Vec<(usize, f32)> = candidates
+        .into_iter()
+        .map(|(other, _)| (other as usize, dot(vector, &space.vectors[other as usize])))
+        .filter(|(_, s)| *s > 0.0)
+        .collect();
+    scored.sort_by(|a, b| {
+        b.1.total_cmp(&a.1)
+            .then(space.ids[a.0].cmp(&space.ids[b.0]))
+    });
+    scored.truncate(NEIGHBOURS);
+    scored
+}
+
+/// Contents (per medium) added or changed in the window, and whether a medium needs a full pass.
+fn touched(
+    conn: &Connection,
+    w: Window,
+) -> rusqlite::Result<BTreeMap<&'static str, BTreeSet<i64>>> {
+    let mut out: BTreeMap<&'static str, BTreeSet<i64>> = BTreeMap::new();
+    for medium in MEDIA.iter() {
+        let sql = format!(
+            "SELECT object_id FROM {added} WHERE id > ?1 AND id <= ?2
+             UNION SELECT object_id FROM changed_event WHERE id > ?1 AND id <= ?2 AND model_name = ?3",
+            added = medium.table.added_event_table()
+        );
+        let ids: BTreeSet<i64> = conn
+            .prepare(&sql)?
+            .query_map(rusqlite::params![w.from, w.to, medium.name()], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        if !ids.is_empty() {
+            out.insert(medium.name(), ids);
+        }
+    }
+    Ok(out)
+}
+
+type Rows = Vec<(i64, i64, f32, &'static str)>;
+
+/// Neighbour rows to write: for a full pass every content's list; otherwise the changed contents'
+/// lists plus the patched lists of their neighbours (those whose list the changed content now enters).
+fn compute(
+    conn: &Connection,
+    medium: &'static Medium,
+    only: Option<&BTreeSet<i64>>,
+) -> rusqlite::Result<(Rows, Vec<i64>)> {
+    let space = space(conn, medium)?;
+    let position: HashMap<i64, usize> = space
+        .ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (*id, i))
+        .collect();
+    let mut scratch = HashMap::new();
+    let mut rows: Rows = Vec::new();
+    let mut replaced: Vec<i64> = Vec::new();
+    let ct = medium.table.content_type;
+    let items: Vec<usize> = match only {
+        None => (0..space.ids.len()).collect(),
+        Some(ids) => ids
+            .iter()
+            .filter_map(|id| position.get(id).copied())
+            .collect(),
+    };
+    let mut current: HashMap<i64, Vec<(i64, f32)>> = HashMap::new();
+    for item in items {
+        let found = neighbours(&space, item, &mut scratch);
+        let id = space.ids[item];
+        replaced.push(id);
+        for (other, score) in &found {
+            rows.push((id, space.ids[*other], *score, ct));
+        }
+        if only.is_some() {
+            // Patch the neighbours' own lists: this content enters those where it beats the weakest.
+            for (other, score) in found {
+                let other_id = space.ids[other];
+                let list = match current.get_mut(&other_id) {
+                    Some(list) => list,
+                    None => {
+                        let list: Vec<(i64, f32)> = conn
+                            .prepare_cached("SELECT content_id1, similarity FROM similars_content WHERE content_id0 = ?1")?
+                            .query_map([other_id], |r| Ok((r.get(0)?, r.get::<_, f64>(1)? as f32)))?
+                            .collect::<Result<_, _>>()?;
+                        current.entry(other_id).or_insert(list)
+                    }
+                };
+                list.retain(|(n, _)| *n != id);
+                list.push((id, score));
+                list.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+                list.truncate(NEIGHBOURS);
+            }
+        }
+    }
+    for (other_id, list) in current {
+        if replaced.contains(&other_id) {
+            continue;
+        }
+        replaced.push(other_id);
+        rows.extend(list.into_iter().map(|(n, s)| (other_id, n, s, ct)));
+    }
+    Ok((rows, replaced))
+}
+
+/// One run of the stage.
+pub fn run(conn: &mut Connection, full: bool) -> Result<RunOutcome, EngineError> {
+    let (w, work) = {
+        let tx = conn.transaction()?;
+        let w = window(&tx, STAGE, full)?;
+        let plan: Vec<(&'static Medium, Option<BTreeSet<i64>>)> = if full {
+            MEDIA.iter().map(|m| (m, None)).collect()
+        } else {
+            touched(&tx, w)?
+                .into_iter()
+                .filter_map(|(name, ids)| Medium::by_name(name).map(|m| (m, Some(ids))))
+                .collect()
+        };
+        let mut work = Vec::new();
+        for (medium, only) in plan {
+            work.push((medium, compute(&tx, medium, only.as_ref())?, only.is_none()));
+        }
+        tx.commit()?;
+        (w, work)
+    };
+    let updated: usize = work.iter().map(|(_, (rows, _), _)| rows.len()).sum();
+    let nothing = work.is_empty();
+    let committed = commit(conn, STAGE, w, full, |tx| {
+        for (medium, (rows, replaced), whole) in &work {
+            if *whole {
+                tx.execute(
+                    "DELETE FROM similars_content WHERE content_type0 = ?1",
+                    [medium.table.content_type],
+                )?;
+            } else {
+                let mut clear =
+                    tx.prepare_cached("DELETE FROM similars_content WHERE content_id0 = ?1")?;
+                for id in replaced {
+                    clear.execute([id])?;
+                }
+            }
+            let mut insert = tx.prepare_cached(
+                "INSERT OR REPLACE INTO similars_content (content_id0, content_id1, similarity, content_type0, content_type1)
+                 VALUES (?1, ?2, ?3, ?4, ?4)",
+            )?;
+            for (a, b, score, ct) in rows {
+                insert.execute(rusqlite::params![a, b, f64::from(*score), ct])?;
+            }
+        }
+        Ok(())
+    })?;
+    Ok(match (committed, nothing) {
+        (false, _) => RunOutcome::Superseded,
+        (true, true) => RunOutcome::UpToDate { watermark: w.to },
+        (true, false) => RunOutcome::Ran {
+            from: w.from,
+            to: w.to,
+            updated,
+        },
+    })
+}
