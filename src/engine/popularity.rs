@@ -5,7 +5,9 @@
 //! of an average content (v·R + m·C) / (v + m), confidence = v / (v + m) keeps barely rated contents
 //! low, and the implicit signal is ln(1 + views + 2 · consumers), divided by the medium's largest.
 //! A run recomputes the media that the new events touched (ratings, views, consumption, additions,
-//! deletions) and writes only scores that changed.
+//! deletions) and writes only scores that changed. The implicit signals are kept in `content_signal`:
+//! a full run counts them in one pass over the interactions, an incremental one recounts only the
+//! contents its events name.
 
 use super::{EngineError, RunOutcome, Window, commit, window};
 use crate::media::MEDIA;
@@ -55,24 +57,65 @@ struct Row {
     rating: Option<f64>,
     count: i64,
     current: Option<f64>,
+    views: i64,
+    consumers: i64,
 }
 
-/// New scores of the contents of `media` (only those that differ from the stored ones).
-fn compute(conn: &Connection, media: &BTreeSet<String>) -> rusqlite::Result<Vec<(i64, f64)>> {
-    // Implicit signals: one pass over the interactions, in table order (no index lookups).
+/// Signals to store: every content's for a full run (one pass over the interactions, in table order),
+/// otherwise the touched contents' (through the interactions' content index).
+fn signals(conn: &Connection, w: Window, full: bool) -> rusqlite::Result<HashMap<i64, (i64, i64)>> {
     let mut signal: HashMap<i64, (i64, i64)> = HashMap::new();
-    let mut stmt = conn.prepare("SELECT content_id, coalesce(review_see_count, 0), coalesce(count, 0) FROM meta_user_content")?;
-    let mut rows = stmt.query([])?;
-    while let Some(row) = rows.next()? {
-        let entry = signal.entry(row.get(0)?).or_default();
-        entry.0 += row.get::<_, i64>(1)?;
-        entry.1 += i64::from(row.get::<_, i64>(2)? > 0);
+    if full {
+        let mut stmt = conn.prepare("SELECT content_id, coalesce(review_see_count, 0), coalesce(count, 0) FROM meta_user_content")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let entry = signal.entry(row.get(0)?).or_default();
+            entry.0 += row.get::<_, i64>(1)?;
+            entry.1 += i64::from(row.get::<_, i64>(2)? > 0);
+        }
+        return Ok(signal);
     }
+    let touched: Vec<i64> = conn
+        .prepare(
+            "SELECT object_id FROM meta_added_event WHERE id > ?1 AND id <= ?2
+             UNION SELECT object_id FROM changed_event WHERE id > ?1 AND id <= ?2 AND model_name = 'meta_user_content'",
+        )?
+        .query_map([w.from, w.to], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT coalesce(sum(review_see_count), 0), coalesce(sum(count > 0), 0) FROM meta_user_content WHERE content_id = ?1",
+    )?;
+    for id in touched {
+        signal.insert(id, stmt.query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?);
+    }
+    Ok(signal)
+}
+
+/// New scores of the contents of `media` (only those that differ from the stored ones), given the
+/// fresh signals (others are read from `content_signal`).
+fn compute(
+    conn: &Connection,
+    media: &BTreeSet<String>,
+    fresh: &HashMap<i64, (i64, i64)>,
+    full: bool,
+) -> rusqlite::Result<Vec<(i64, f64)>> {
     let mut updates = Vec::new();
     for content_type in media {
         let contents: Vec<Row> = conn
-            .prepare("SELECT content_id, rating, coalesce(rating_count, 0), popularity_score FROM content WHERE content_type = ?1")?
-            .query_map([content_type], |r| Ok(Row { content_id: r.get(0)?, rating: r.get(1)?, count: r.get(2)?, current: r.get(3)? }))?
+            .prepare(
+                "SELECT c.content_id, c.rating, coalesce(c.rating_count, 0), c.popularity_score, s.views, s.consumers
+                 FROM content c LEFT JOIN content_signal s ON s.content_id = c.content_id WHERE c.content_type = ?1",
+            )?
+            .query_map([content_type], |r| {
+                let stored = (r.get::<_, Option<i64>>(4)?.unwrap_or(0), r.get::<_, Option<i64>>(5)?.unwrap_or(0));
+                let content_id: i64 = r.get(0)?;
+                let (views, consumers) = match fresh.get(&content_id) {
+                    Some(signal) => *signal,
+                    None if full => (0, 0),
+                    None => stored,
+                };
+                Ok(Row { content_id, rating: r.get(1)?, count: r.get(2)?, current: r.get(3)?, views, consumers })
+            })?
             .collect::<Result<_, _>>()?;
         let rated: Vec<&Row> = contents
             .iter()
@@ -93,20 +136,17 @@ fn compute(conn: &Connection, media: &BTreeSet<String>) -> rusqlite::Result<Vec<
         } else {
             (votes as f64 / rated.len() as f64).max(1.0)
         };
-        let implicit = |id: i64| {
-            let (views, consumers) = signal.get(&id).copied().unwrap_or_default();
-            (1.0 + views as f64 + 2.0 * consumers as f64).ln()
-        };
+        let implicit = |row: &Row| (1.0 + row.views as f64 + 2.0 * row.consumers as f64).ln();
         let most = contents
             .iter()
-            .map(|r| implicit(r.content_id))
+            .map(implicit)
             .fold(0.0f64, f64::max)
             .max(f64::MIN_POSITIVE);
         for row in &contents {
             let v = row.count as f64;
             let bayes = (v * row.rating.unwrap_or(0.0) + weight * mean) / (v + weight);
             let confidence = v / (v + weight);
-            let score = 0.5 * (bayes / 5.0) * confidence + 0.5 * implicit(row.content_id) / most;
+            let score = 0.5 * (bayes / 5.0) * confidence + 0.5 * implicit(row) / most;
             let score = (score.clamp(0.0, 1.0) * 10_000.0).round() / 10_000.0;
             if row.current != Some(score) {
                 updates.push((row.content_id, score));
@@ -119,9 +159,11 @@ fn compute(conn: &Connection, media: &BTreeSet<String>) -> rusqlite::Result<Vec<
 /// One run of the stage (see the module docs of `engine` for the guarantees).
 pub fn run(conn: &mut Connection, full: bool) -> Result<RunOutcome, EngineError> {
     // One read snapshot for the window and the computation.
-    let (w, media, updates) = {
+    let (w, media, fresh, updates) = {
         let tx = conn.transaction()?;
         let w = window(&tx, STAGE, full)?;
+        // The first run has no stored signals to build on: it counts everything.
+        let full = full || w.from == 0;
         let media: BTreeSet<String> = if full {
             MEDIA
                 .iter()
@@ -130,16 +172,29 @@ pub fn run(conn: &mut Connection, full: bool) -> Result<RunOutcome, EngineError>
         } else {
             touched(&tx, w)?
         };
-        let updates = if media.is_empty() {
-            Vec::new()
+        let (fresh, updates) = if media.is_empty() {
+            (HashMap::new(), Vec::new())
         } else {
-            compute(&tx, &media)?
+            let fresh = signals(&tx, w, full)?;
+            let updates = compute(&tx, &media, &fresh, full)?;
+            (fresh, updates)
         };
         tx.commit()?;
-        (w, media, updates)
+        (w, media, fresh, updates)
     };
     let updated = updates.len();
     let committed = commit(conn, STAGE, w, full, |tx| {
+        if full {
+            tx.execute("DELETE FROM content_signal", [])?;
+        }
+        let mut keep = tx.prepare_cached(
+            "INSERT INTO content_signal (content_id, views, consumers)
+             SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM content WHERE content_id = ?1)
+             ON CONFLICT (content_id) DO UPDATE SET views = excluded.views, consumers = excluded.consumers",
+        )?;
+        for (content_id, (views, consumers)) in &fresh {
+            keep.execute(rusqlite::params![content_id, views, consumers])?;
+        }
         let mut stmt =
             tx.prepare_cached("UPDATE content SET popularity_score = ?2 WHERE content_id = ?1")?;
         for (content_id, score) in &updates {
