@@ -162,8 +162,14 @@ pub fn run(conn: &mut Connection, full: bool) -> Result<RunOutcome, EngineError>
     let (w, media, fresh, updates) = {
         let tx = conn.transaction()?;
         let w = window(&tx, STAGE, full)?;
-        // The first run has no stored signals to build on: it counts everything.
-        let full = full || w.from == 0;
+        // Without stored signals (a first run, or a database from before they were kept) there is
+        // nothing to build on: count everything.
+        let no_signals: bool = tx.query_row(
+            "SELECT NOT EXISTS (SELECT 1 FROM content_signal)",
+            [],
+            |r| r.get(0),
+        )?;
+        let full = full || w.from == 0 || no_signals;
         let media: BTreeSet<String> = if full {
             MEDIA
                 .iter()
