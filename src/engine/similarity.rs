@@ -225,70 +225,108 @@ fn touched(
     Ok(out)
 }
 
-type Rows = Vec<(i64, i64, f32, &'static str)>;
+/// What a run writes for one medium: neighbour pairs as positions in `ids`, and the contents whose
+/// lists are replaced (for a whole-medium pass: all of them).
+struct Output {
+    ids: Vec<i64>,
+    pairs: Vec<(u32, u32, f32)>,
+    replaced: Vec<u32>,
+    whole: bool,
+}
 
-/// Neighbour rows to write: for a full pass every content's list; otherwise the changed contents'
-/// lists plus the patched lists of their neighbours (those whose list the changed content now enters).
+/// Neighbour lists to write: for a full pass every content's list (computed on all cores); otherwise
+/// the changed contents' lists plus the patched lists of their neighbours (those whose list a changed
+/// content now enters).
 fn compute(
     conn: &Connection,
     medium: &'static Medium,
     only: Option<&BTreeSet<i64>>,
-) -> rusqlite::Result<(Rows, Vec<i64>)> {
+) -> rusqlite::Result<Output> {
     let space = space(conn, medium)?;
-    let position: HashMap<i64, usize> = space
+    let position: HashMap<i64, u32> = space
         .ids
         .iter()
         .enumerate()
-        .map(|(i, id)| (*id, i))
+        .map(|(i, id)| (*id, i as u32))
         .collect();
-    let mut scratch = HashMap::new();
-    let mut rows: Rows = Vec::new();
-    let mut replaced: Vec<i64> = Vec::new();
-    let ct = medium.table.content_type;
-    let items: Vec<usize> = match only {
-        None => (0..space.ids.len()).collect(),
-        Some(ids) => ids
-            .iter()
-            .filter_map(|id| position.get(id).copied())
-            .collect(),
+    let Some(only) = only else {
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .max(1);
+        let chunk = space.ids.len().div_ceil(threads).max(1);
+        let pairs: Vec<(u32, u32, f32)> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..space.ids.len())
+                .step_by(chunk)
+                .map(|start| {
+                    let space = &space;
+                    scope.spawn(move || {
+                        let mut scratch = HashMap::new();
+                        let mut pairs = Vec::new();
+                        for item in start..(start + chunk).min(space.ids.len()) {
+                            for (other, score) in neighbours(space, item, &mut scratch) {
+                                pairs.push((item as u32, other as u32, score));
+                            }
+                        }
+                        pairs
+                    })
+                })
+                .collect();
+            workers
+                .into_iter()
+                .flat_map(|w| w.join().unwrap_or_default())
+                .collect()
+        });
+        let replaced = (0..space.ids.len() as u32).collect();
+        return Ok(Output {
+            ids: space.ids,
+            pairs,
+            replaced,
+            whole: true,
+        });
     };
-    let mut current: HashMap<i64, Vec<(i64, f32)>> = HashMap::new();
-    for item in items {
-        let found = neighbours(&space, item, &mut scratch);
-        let id = space.ids[item];
-        replaced.push(id);
+    let mut scratch = HashMap::new();
+    let mut pairs = Vec::new();
+    let mut replaced: Vec<u32> = Vec::new();
+    let mut current: BTreeMap<u32, Vec<(u32, f32)>> = BTreeMap::new();
+    for item in only.iter().filter_map(|id| position.get(id).copied()) {
+        let found = neighbours(&space, item as usize, &mut scratch);
+        replaced.push(item);
         for (other, score) in &found {
-            rows.push((id, space.ids[*other], *score, ct));
+            pairs.push((item, *other as u32, *score));
         }
-        if only.is_some() {
-            // Patch the neighbours' own lists: this content enters those where it beats the weakest.
-            for (other, score) in found {
-                let other_id = space.ids[other];
-                let list = match current.get_mut(&other_id) {
-                    Some(list) => list,
-                    None => {
-                        let list: Vec<(i64, f32)> = conn
-                            .prepare_cached("SELECT content_id1, similarity FROM similars_content WHERE content_id0 = ?1")?
-                            .query_map([other_id], |r| Ok((r.get(0)?, r.get::<_, f64>(1)? as f32)))?
-                            .collect::<Result<_, _>>()?;
-                        current.entry(other_id).or_insert(list)
-                    }
-                };
-                list.retain(|(n, _)| *n != id);
-                list.push((id, score));
+        // Patch the neighbours' own lists: this content enters those where it beats the weakest.
+        for (other, score) in found {
+            let other = other as u32;
+            if !current.contains_key(&other) {
+                let stored: Vec<(u32, f32)> = conn
+                    .prepare_cached("SELECT content_id1, similarity FROM similars_content WHERE content_id0 = ?1")?
+                    .query_map([space.ids[other as usize]], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, f64>(1)? as f32)))?
+                    .filter_map(|row| row.ok().and_then(|(id, s)| position.get(&id).map(|p| (*p, s))))
+                    .collect();
+                current.insert(other, stored);
+            }
+            if let Some(list) = current.get_mut(&other) {
+                list.retain(|(n, _)| *n != item);
+                list.push((item, score));
                 list.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
                 list.truncate(NEIGHBOURS);
             }
         }
     }
-    for (other_id, list) in current {
-        if replaced.contains(&other_id) {
+    for (other, list) in current {
+        if replaced.contains(&other) {
             continue;
         }
-        replaced.push(other_id);
-        rows.extend(list.into_iter().map(|(n, s)| (other_id, n, s, ct)));
+        replaced.push(other);
+        pairs.extend(list.into_iter().map(|(n, s)| (other, n, s)));
     }
-    Ok((rows, replaced))
+    Ok(Output {
+        ids: space.ids,
+        pairs,
+        replaced,
+        whole: false,
+    })
 }
 
 /// One run of the stage.
@@ -306,33 +344,35 @@ pub fn run(conn: &mut Connection, full: bool) -> Result<RunOutcome, EngineError>
         };
         let mut work = Vec::new();
         for (medium, only) in plan {
-            work.push((medium, compute(&tx, medium, only.as_ref())?, only.is_none()));
+            work.push((medium, compute(&tx, medium, only.as_ref())?));
         }
         tx.commit()?;
         (w, work)
     };
-    let updated: usize = work.iter().map(|(_, (rows, _), _)| rows.len()).sum();
+    let updated: usize = work.iter().map(|(_, out)| out.pairs.len()).sum();
     let nothing = work.is_empty();
     let committed = commit(conn, STAGE, w, full, |tx| {
-        for (medium, (rows, replaced), whole) in &work {
-            if *whole {
+        for (medium, out) in &work {
+            let content_type = medium.table.content_type;
+            if out.whole {
                 tx.execute(
                     "DELETE FROM similars_content WHERE content_type0 = ?1",
-                    [medium.table.content_type],
+                    [content_type],
                 )?;
             } else {
                 let mut clear =
                     tx.prepare_cached("DELETE FROM similars_content WHERE content_id0 = ?1")?;
-                for id in replaced {
-                    clear.execute([id])?;
+                for item in &out.replaced {
+                    clear.execute([out.ids[*item as usize]])?;
                 }
             }
             let mut insert = tx.prepare_cached(
                 "INSERT OR REPLACE INTO similars_content (content_id0, content_id1, similarity, content_type0, content_type1)
                  VALUES (?1, ?2, ?3, ?4, ?4)",
             )?;
-            for (a, b, score, ct) in rows {
-                insert.execute(rusqlite::params![a, b, f64::from(*score), ct])?;
+            for (a, b, score) in &out.pairs {
+                let (a, b) = (out.ids[*a as usize], out.ids[*b as usize]);
+                insert.execute(rusqlite::params![a, b, f64::from(*score), content_type])?;
             }
         }
         Ok(())
