@@ -298,13 +298,13 @@ fn compute(
         // Patch the neighbours' own lists: this content enters those where it beats the weakest.
         for (other, score) in found {
             let other = other as u32;
-            if !current.contains_key(&other) {
+            if let std::collections::btree_map::Entry::Vacant(slot) = current.entry(other) {
                 let stored: Vec<(u32, f32)> = conn
                     .prepare_cached("SELECT content_id1, similarity FROM similars_content WHERE content_id0 = ?1")?
                     .query_map([space.ids[other as usize]], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, f64>(1)? as f32)))?
                     .filter_map(|row| row.ok().and_then(|(id, s)| position.get(&id).map(|p| (*p, s))))
                     .collect();
-                current.insert(other, stored);
+                slot.insert(stored);
             }
             if let Some(list) = current.get_mut(&other) {
                 list.retain(|(n, _)| *n != item);
