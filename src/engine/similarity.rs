@@ -226,12 +226,11 @@ fn touched(
 }
 
 /// What a run writes for one medium: neighbour pairs as positions in `ids`, and the contents whose
-/// lists are replaced (for a whole-medium pass: all of them).
+/// lists are replaced.
 struct Output {
     ids: Vec<i64>,
     pairs: Vec<(u32, u32, f32)>,
     replaced: Vec<u32>,
-    whole: bool,
 }
 
 /// Neighbour lists to write: for a full pass every content's list (computed on all cores); otherwise
@@ -282,7 +281,6 @@ fn compute(
             ids: space.ids,
             pairs,
             replaced,
-            whole: true,
         });
     };
     let mut scratch = HashMap::new();
@@ -325,7 +323,6 @@ fn compute(
         ids: space.ids,
         pairs,
         replaced,
-        whole: false,
     })
 }
 
@@ -352,14 +349,14 @@ pub fn run(conn: &mut Connection, full: bool) -> Result<RunOutcome, EngineError>
     let updated: usize = work.iter().map(|(_, out)| out.pairs.len()).sum();
     let nothing = work.is_empty();
     let committed = commit(conn, STAGE, w, full, |tx| {
+        if full {
+            // Every medium is rebuilt: SQLite empties a whole table without visiting its rows.
+            tx.execute("DELETE FROM similars_content", [])?;
+        }
         for (medium, out) in &work {
             let content_type = medium.table.content_type;
-            if out.whole {
-                tx.execute(
-                    "DELETE FROM similars_content WHERE content_type0 = ?1",
-                    [content_type],
-                )?;
-            } else {
+            if !full {
+                // Only the changed contents' lists and the lists they entered are replaced.
                 let mut clear =
                     tx.prepare_cached("DELETE FROM similars_content WHERE content_id0 = ?1")?;
                 for item in &out.replaced {
