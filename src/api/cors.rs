@@ -47,8 +47,10 @@ impl Fairing for NoteRequest {
     }
 
     async fn on_request(&self, request: &mut Request<'_>, _: &mut rocket::Data<'_>) {
-        let known = super::catchers::path_known_for_other_method(request);
         let method = request.method();
+        // Only OPTIONS answers depend on it; other requests skip the route scan.
+        let known =
+            method == Method::Options && super::catchers::path_known_for_other_method(request);
         request.local_cache(|| Asked { method, known });
     }
 }
