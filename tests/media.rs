@@ -522,6 +522,11 @@ fn recommendation_lists_for_users_and_groups() {
             (m2, json!("FromProfile"), json!(0.4))
         ]
     );
+    // The engine filter applies to the rows before they are merged per content.
+    assert_eq!(
+        list("/api/movie/groups?reco_engine=FromProfile"),
+        vec![(m2, json!("FromProfile"), json!(0.4))]
+    );
     let movie = &app.get("/api/movie/user", &alice.token).json()["content"][0];
     assert!(movie.get("genres").is_some() && movie.get("movie_id").is_some());
     let book = &app.get("/api/book/user", &alice.token).json()["content"][0];
@@ -937,4 +942,35 @@ fn search_with_thousands_of_matches_keeps_the_order() {
             .collect();
         assert_eq!(got, want, "page {page}");
     }
+}
+
+#[test]
+fn the_group_engine_filter_applies_before_contents_are_merged() {
+    let app = TestApp::new();
+    let alice = app.register("alice@example.com", "alice");
+    let alice_id = app.user_id(&alice.uuid);
+    let movie = app.add_content("movie", fields("movie", "shared"), &[]);
+    app.db()
+        .execute_batch(&format!(
+            "INSERT INTO \"group\" (group_id, name, owner_id) VALUES (1, 'a', {alice_id}), (2, 'b', {alice_id});
+             INSERT INTO recommended_content_for_group (group_id, content_id, score, engine) VALUES
+                (1, {movie}, 0.9, 'CollaborativeFiltering'), (2, {movie}, 0.5, 'FromProfile');"
+        ))
+        .unwrap();
+    let first = |path: &str| {
+        let body = app.get(path, &alice.token).json();
+        (
+            body["content"][0]["reco_engine"].clone(),
+            body["content"][0]["reco_score"].clone(),
+            body["number_of_elements"].clone(),
+        )
+    };
+    assert_eq!(
+        first("/api/movie/groups"),
+        (json!("CollaborativeFiltering"), json!(0.9), json!(1))
+    );
+    assert_eq!(
+        first("/api/movie/groups?reco_engine=FromProfile"),
+        (json!("FromProfile"), json!(0.5), json!(1))
+    );
 }

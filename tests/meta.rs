@@ -503,3 +503,42 @@ fn a_random_run_replays_from_its_events_to_the_stored_metas() {
     }
     assert!(!common::stored_metas(&app.db()).is_empty());
 }
+
+#[test]
+fn a_fractional_play_that_does_not_move_the_rounded_count_is_still_an_event() {
+    let app = TestApp::new();
+    let user = app.register("alice@example.com", "alice");
+    let uid = app.user_id(&user.uuid);
+    let id = movie(&app, "Heat");
+    app.request(
+        "PATCH",
+        &format!("/api/movie/{id}/meta"),
+        Some(&user.token),
+        Some(&json!({"additional_count": 2})),
+    );
+    let start = app.events().len();
+    app.request(
+        "PATCH",
+        &format!("/api/movie/{id}/meta"),
+        Some(&user.token),
+        Some(&json!({"additional_count": 0.4})),
+    );
+    let new: Vec<(String, String)> = events_after(&app, start)
+        .into_iter()
+        .map(|(t, x)| (t, strip_dates(&x)))
+        .collect();
+    assert_eq!(
+        new,
+        vec![
+            (
+                "changed_event".to_owned(),
+                format!("{uid}|{id}|meta_user_content|count|2.4")
+            ),
+            (
+                "changed_event".to_owned(),
+                format!("{uid}|{id}|meta_user_content|last_count_increment|<ts>")
+            ),
+        ]
+    );
+    assert_eq!(app.count("SELECT count FROM meta_user_content"), 2);
+}

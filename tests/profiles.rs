@@ -524,3 +524,20 @@ fn launch_snapshots_show_in_the_history() {
         0
     );
 }
+
+#[test]
+fn a_date_with_multibyte_characters_is_a_clear_error_not_a_crash() {
+    let app = TestApp::new();
+    let admin = app.register_admin("root@example.com", "root");
+    let uuid = create(&app, &admin.token, "Tester");
+    let movie = app.add_content("movie", json!({"title": "Heat"}), &[]);
+    let meta = json!({"rating": 1, "last_rating_date": "aaaaaaaaaaaa€€ab", "review_see_count": 1,
+        "last_review_see_date": "2021-01-01T00:00:00", "count": 1, "last_count_increment": "2021-01-01T00:00:00"});
+    let reply = app.request(
+        "PUT",
+        &format!("/api/profile/{uuid}/content/{movie}/meta"),
+        Some(&admin.token),
+        Some(&meta),
+    );
+    assert_eq!(reply.status.code, 400, "{}", reply.text);
+}

@@ -144,15 +144,11 @@ fn each_medium_proposed_validated_and_found() {
             "the proposal is gone"
         );
 
-        // The new content: its added event (by the validating admin), the popular list, search.
+        // The new content: its added event (no author, as in api-reference.md 4.1), the popular
+        // list, search.
         let added: Vec<_> = app.events()[events_before..].to_vec();
         assert_eq!(added[0].1, format!("{medium}_added_event"));
-        let admin_id = app.user_id(&admin.uuid);
-        assert!(
-            added[0].2.starts_with(&format!("{admin_id}|")),
-            "{:?}",
-            added[0]
-        );
+        assert!(added[0].2.starts_with("NULL|"), "{:?}", added[0]);
         let content_id: i64 = added[0].2.split('|').nth(1).unwrap().parse().unwrap();
         let popular = app.get(&format!("/api/{medium}"), &user.token).json();
         assert!(

@@ -324,8 +324,11 @@ fn parse_timestamp(text: &str) -> Option<String> {
         .strip_suffix('Z')
         .or_else(|| {
             let cut = trimmed.len().checked_sub(6)?;
-            let (head, zone) = trimmed.split_at(cut);
-            (zone.starts_with(['+', '-']) && zone.as_bytes()[3] == b':' && head.len() > 10)
+            // `get` rather than slicing: the cut may fall inside a multi-byte character.
+            let (head, zone) = (trimmed.get(..cut)?, trimmed.get(cut..)?);
+            (zone.starts_with(['+', '-'])
+                && zone.as_bytes().get(3) == Some(&b':')
+                && head.len() > 10)
                 .then_some(head)
         })
         .unwrap_or(trimmed);

@@ -263,10 +263,11 @@ async fn validate_proposal(
     state
         .db
         .run(move |conn| {
-            let me = caller_in(conn, &token)?;
+            caller_in(conn, &token)?;
             auth::require(&token, "validate_added_content")?;
             let tx = db::write_transaction(conn)?;
-            match proposals::validate(&tx, &EventContext::now(Some(me.user_id)), medium, id.0) {
+            // Added events carry no author (api-reference.md 4.1: occured_by NULL).
+            match proposals::validate(&tx, &EventContext::now(None), medium, id.0) {
                 Ok(Some(_)) => {}
                 Ok(None) => return Err(proposal_not_found(medium)),
                 Err(e) if db::is_unique_violation(&e) => return Err(taken_in_catalogue(medium)),

@@ -365,6 +365,7 @@ pub fn recommendations(
             r#"SELECT content_id, engine, max(score) AS score FROM recommended_content_for_group
                WHERE group_id IN (SELECT group_id FROM "group" WHERE owner_id = ?1
                                   UNION SELECT group_id FROM group_members WHERE user_id = ?1)
+                 AND (?2 IS NULL OR engine = ?2)
                GROUP BY content_id"#
                 .to_owned()
         }

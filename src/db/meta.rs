@@ -87,6 +87,8 @@ pub fn interact(
     let before = existing.clone().unwrap_or_default();
     let mut after = before.clone();
     let mut count_text = None;
+    // The reference compares the raw sum (0 + 0.4 is a change, stored as 0): so do we.
+    let mut count_moved = false;
 
     if interaction.view {
         after.review_see_count += 1;
@@ -123,6 +125,7 @@ pub fn interact(
         }
         after.count = rounded as i64;
         after.last_count_increment = Some(ctx.at.clone());
+        count_moved = sum != before.count as f64;
         count_text = Some(text);
     }
 
@@ -169,7 +172,7 @@ pub fn interact(
                 ),
                 (
                     "count",
-                    before.count != after.count,
+                    count_moved || before.count != after.count,
                     count_text
                         .clone()
                         .unwrap_or_else(|| after.count.to_string()),
