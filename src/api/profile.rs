@@ -364,40 +364,36 @@ async fn put_meta(
     body: Body,
 ) -> ApiResult<Reply> {
     let input = body.validate(&META)?;
-    let mut errors = Map::new();
-    let mut date = |key: &str| {
-        let raw = text(&input, key).unwrap_or_default();
-        parse_timestamp(raw).unwrap_or_else(|| {
-            errors.insert(
-                key.into(),
-                Value::String(format!(
+    // The dates are checked last, after the reference's own checks (it failed on them in the
+    // database, after everything else).
+    let date_check = move || -> ApiResult<ProfileMeta> {
+        let mut errors = Map::new();
+        let mut date = |key: &str| {
+            let raw = text(&input, key).unwrap_or_default();
+            parse_timestamp(raw).unwrap_or_else(|| {
+                let message = format!(
                     "{} is not a 'date-time'",
                     crate::util::pyjson::repr_str(raw)
-                )),
-            );
-            String::new()
-        })
+                );
+                errors.insert(key.into(), Value::String(message));
+                String::new()
+            })
+        };
+        let number = |key: &str| input.get(key).and_then(Value::as_i64).unwrap_or_default();
+        let meta = ProfileMeta {
+            rating: number("rating"),
+            last_rating_date: date("last_rating_date"),
+            review_see_count: number("review_see_count"),
+            last_review_see_date: date("last_review_see_date"),
+            count: number("count"),
+            last_count_increment: date("last_count_increment"),
+        };
+        if errors.is_empty() {
+            Ok(meta)
+        } else {
+            Err(ApiError::PayloadInvalid(errors))
+        }
     };
-    let meta = ProfileMeta {
-        rating: input
-            .get("rating")
-            .and_then(Value::as_i64)
-            .unwrap_or_default(),
-        last_rating_date: date("last_rating_date"),
-        review_see_count: input
-            .get("review_see_count")
-            .and_then(Value::as_i64)
-            .unwrap_or_default(),
-        last_review_see_date: date("last_review_see_date"),
-        count: input
-            .get("count")
-            .and_then(Value::as_i64)
-            .unwrap_or_default(),
-        last_count_increment: date("last_count_increment"),
-    };
-    if !errors.is_empty() {
-        return Err(ApiError::PayloadInvalid(errors));
-    }
     let token = state.auth.verify(&bearer).await?;
     state
         .db
@@ -408,6 +404,7 @@ async fn put_meta(
             }
             auth::require(&token, SANDBOX)?;
             let profile = owned(conn, &uuid.0, &me)?;
+            let meta = date_check()?;
             Ok(profiles::put_meta(
                 conn,
                 profile.profile_id,
