@@ -540,4 +540,15 @@ fn a_date_with_multibyte_characters_is_a_clear_error_not_a_crash() {
         Some(&meta),
     );
     assert_eq!(reply.status.code, 400, "{}", reply.text);
+    // The date check comes after the reference's own checks (it failed last, in the database).
+    let path = format!("/api/profile/{uuid}/content/{movie}/meta");
+    app.request(
+        "PUT",
+        &path,
+        Some(&app.token_for(&admin.uuid, &[])),
+        Some(&meta),
+    )
+    .expect(403, msg("Permission missing"));
+    app.request("PUT", &path, None, Some(&meta))
+        .expect(401, json!({"msg": "Missing Authorization Header"}));
 }
