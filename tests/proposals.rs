@@ -208,9 +208,21 @@ fn proposals_check_order_validation_and_rejection() {
     let user = app.register("user@example.com", "plain");
     let admin = app.register_admin("root@example.com", "root");
     let genre = app.add_genre("Mixed", "GAME");
-    // Layer A first: the keys the reference read unconditionally are required here.
+    // Layer A (types) first, before the token.
     app.request("POST", "/api/game", None, Some(&json!({"name": "x", "steamid": "12"})))
-        .expect(400, json!({"errors": {"steamid": "'12' is not of type 'integer'", "genres": "'genres' is a required property"}, "message": "Input payload validation failed"}));
+        .expect(400, json!({"errors": {"steamid": "'12' is not of type 'integer'"}, "message": "Input payload validation failed"}));
+    // The keys the reference read unconditionally are required after its own checks (caller, permission).
+    app.request("POST", "/api/game", None, Some(&json!({"name": "x"})))
+        .expect(401, json!({"msg": "Missing Authorization Header"}));
+    app.request(
+        "POST",
+        "/api/game",
+        Some(&app.token_for(&user.uuid, &[])),
+        Some(&json!({"name": "x"})),
+    )
+    .expect(403, msg(false, "Permission missing"));
+    app.request("POST", "/api/game", Some(&user.token), Some(&json!({"name": "x"})))
+        .expect(400, json!({"errors": {"steamid": "'steamid' is a required property", "genres": "'genres' is a required property"}, "message": "Input payload validation failed"}));
     app.request("POST", "/api/track", Some(&user.token), Some(&json!({"title": "x", "genres": [], "recording_mbid": "nope"})))
         .expect(400, json!({"errors": {"recording_mbid": "'nope' is not a 'uuid'"}, "message": "Input payload validation failed"}));
     app.request("POST", "/api/serie", Some(&user.token), Some(&json!({"title": "x", "genres": [], "episodes": [{"year": "2001"}]})))

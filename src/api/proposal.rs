@@ -54,14 +54,9 @@ static PROPOSE_SCHEMAS: LazyLock<Vec<Schema>> = LazyLock::new(|| {
     MEDIA
         .iter()
         .map(|medium| {
-            let required = |name: &str| medium.proposal.required.contains(&name);
-            let field = |name: &'static str, ty: Ty| {
-                if required(name) {
-                    Field::required(name, ty)
-                } else {
-                    Field::optional(name, ty)
-                }
-            };
+            // Every key is optional at Layer A, as in the reference; the keys it needed are checked
+            // after the caller and the permission (see `missing_keys`).
+            let field = |name: &'static str, ty: Ty| Field::optional(name, ty);
             let mut fields: Vec<Field> = proposals::columns(medium)
                 .map(|c| field(c.name, proposal_ty(medium, c.name, c.kind)))
                 .collect();
@@ -136,13 +131,23 @@ async fn propose(
 ) -> ApiResult<Reply> {
     let medium = medium.0;
     let input = body.validate(schema_of(&PROPOSE_SCHEMAS, medium)?)?;
+    // The reference read these keys unconditionally and failed after its own checks: so do ours.
+    let mut deferred = serde_json::Map::new();
+    for key in medium.proposal.required {
+        if !input.contains_key(*key) {
+            deferred.insert(
+                (*key).into(),
+                Value::String(format!("'{key}' is a required property")),
+            );
+        }
+    }
     if let Some(Value::String(mbid)) = input.get("recording_mbid")
         && uuid::Uuid::parse_str(mbid).is_err()
     {
-        return Err(ApiError::payload_field(
-            "recording_mbid",
-            format!("{} is not a 'uuid'", pyjson::repr_str(mbid)),
-        ));
+        deferred.insert(
+            "recording_mbid".into(),
+            Value::String(format!("{} is not a 'uuid'", pyjson::repr_str(mbid))),
+        );
     }
     let token = state.auth.verify(&bearer).await?;
     let values: Vec<Sql> = proposals::columns(medium)
@@ -178,6 +183,9 @@ async fn propose(
         .run(move |conn| {
             caller_in(conn, &token)?;
             auth::require(&token, "add_content")?;
+            if !deferred.is_empty() {
+                return Err(ApiError::PayloadInvalid(deferred));
+            }
             let every_genre: Vec<i64> = genre_ids
                 .iter()
                 .chain(episodes.iter().flat_map(|e| e.genres.iter()))
