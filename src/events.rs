@@ -11,6 +11,21 @@ use crate::media::MediaTable;
 use rusqlite::types::Value;
 use rusqlite::{Connection, params, params_from_iter};
 
+/// Every event table, in the order readers list them (all share the id sequence).
+pub const TABLES: [&str; 11] = [
+    "meta_added_event",
+    "changed_event",
+    "deletion_event",
+    "application_added_event",
+    "book_added_event",
+    "game_added_event",
+    "movie_added_event",
+    "serie_added_event",
+    "episode_added_event",
+    "track_added_event",
+    "recommendation_launched_for_profile_event",
+];
+
 /// The model name of user↔content interaction events.
 pub const META_MODEL: &str = "meta_user_content";
 

@@ -8,20 +8,7 @@ use rusqlite::Connection;
 use rusqlite::types::Value;
 use std::io::Write;
 
-/// Every event table, as `--kind` names them.
-pub const EVENT_TABLES: [&str; 11] = [
-    "meta_added_event",
-    "changed_event",
-    "deletion_event",
-    "application_added_event",
-    "book_added_event",
-    "game_added_event",
-    "movie_added_event",
-    "serie_added_event",
-    "episode_added_event",
-    "track_added_event",
-    "recommendation_launched_for_profile_event",
-];
+pub use crate::events::TABLES as EVENT_TABLES;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
