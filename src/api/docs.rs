@@ -36,7 +36,7 @@ static SWAGGER_UI: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/static/swagg
         super::profile::list_profiles, super::profile::create_profile, super::profile::get_profile,
         super::profile::rename_profile, super::profile::delete_profile, super::profile::profile_genres,
         super::profile::like_genre, super::profile::unlike_genre, super::profile::put_meta,
-        super::profile::profile_metas, super::profile::history, super::profile::history_genres,
+        super::profile::profile_metas, super::profile::recommend, super::profile::history, super::profile::history_genres,
         super::profile::history_results, super::profile::history_metas,
         super::health::health, swagger_ui_index, openapi_json,
     ),

@@ -264,6 +264,7 @@ async fn update_meta(
             interact(conn, me.user_id, content_id.0, interaction)
         })
         .await?;
+    state.engine_signal.wake();
     Ok(Reply::message(Status::Created, "Meta successfully updated"))
 }
 

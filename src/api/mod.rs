@@ -31,6 +31,7 @@ pub struct AppState {
     pub auth: Auth,
     pub front_url: String,
     pub mail_signal: MailSignal,
+    pub engine_signal: crate::engine::EngineSignal,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +58,7 @@ pub fn build(settings: &Settings) -> Result<Rocket<Build>, StartError> {
         db,
         front_url: settings.front_url.trim_end_matches('/').to_owned(),
         mail_signal: MailSignal::default(),
+        engine_signal: crate::engine::EngineSignal::default(),
     };
     assemble(state, transport, engine_interval)
 }
@@ -67,6 +69,7 @@ fn assemble(
     engine_interval: u64,
 ) -> Result<Rocket<Build>, StartError> {
     let (db, signal) = (state.db.clone(), state.mail_signal.clone());
+    let engine_signal = state.engine_signal.clone();
     let database = state.db.path().to_owned();
     Ok(rocket::custom(config::rocket_figment())
         .manage(state)
@@ -99,7 +102,11 @@ fn assemble(
                 rocket::tokio::spawn(mail::run_worker(db, transport, signal));
                 if engine_interval > 0 {
                     let interval = std::time::Duration::from_secs(engine_interval);
-                    rocket::tokio::spawn(crate::engine::run_worker(database, interval));
+                    rocket::tokio::spawn(crate::engine::run_workers(
+                        database,
+                        interval,
+                        engine_signal,
+                    ));
                 }
             })
         })))

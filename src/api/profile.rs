@@ -31,6 +31,7 @@ pub fn routes() -> Vec<Route> {
         unlike_genre,
         put_meta,
         profile_metas,
+        recommend,
         history,
         history_genres,
         history_results,
@@ -555,6 +556,35 @@ async fn history(
         &page,
         total,
         items,
+    ))
+}
+
+/// Launch a recommendation for a profile: snapshot its liked genres and metas (a
+/// `recommendation_launched_for_profile_event`), then compute the engine's results for that snapshot
+/// (readable under `/history/<event_id>/result/<m>`). Replaces the reference's Socket.IO `recommend`.
+#[utoipa::path(post, path = "/api/profile/{uuid}/recommend", tag = "profile", security(("bearer" = [])), params(("uuid" = String, Path)),
+    responses((status = 200, description = "{\"status\": true, \"message\": \"Recommendation complete for this profile!\", \"event_id\": N}", body = docs::MessageReply),
+              (status = 403, description = "\"Permission missing\"", body = docs::MessageReply),
+              (status = 404, description = "\"User not found!\" or \"Profile not found!\"", body = docs::MessageReply)))]
+#[post("/<uuid>/recommend")]
+async fn recommend(state: &State<AppState>, bearer: Bearer, uuid: UuidParam) -> ApiResult<Reply> {
+    let token = state.auth.verify(&bearer).await?;
+    let event_id = state
+        .db
+        .run(move |conn| {
+            let profile = caller_permission_profile(conn, &token, &uuid.0)?;
+            // Snapshot and results commit together: a launch never shows without its results.
+            let tx = db::write_transaction(conn)?;
+            let event_id = profiles::snapshot(&tx, profile.profile_id)?;
+            crate::engine::personal::recommend_launch(&tx, event_id)?;
+            tx.commit()?;
+            Ok(event_id)
+        })
+        .await?;
+    Ok(Reply::with(
+        Status::Ok,
+        "Recommendation complete for this profile!",
+        &[("event_id", Value::from(event_id))],
     ))
 }
 

@@ -193,7 +193,13 @@ async fn define_preferences(state: &State<AppState>, bearer: Bearer) -> ApiResul
     auth::require(&token, MODIFY_PROFILE)?;
     state
         .db
-        .run(move |conn| Ok(users::set_preferences_defined(conn, me.user_id)?))
+        .run(move |conn| {
+            users::set_preferences_defined(conn, me.user_id)?;
+            // The reference asked its engine for this user's lists here (5.6); ours computes them now.
+            crate::engine::personal::refresh_user(conn, me.user_id)
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            Ok(())
+        })
         .await?;
     Ok(Reply::message(Status::Created, "User updated successfully"))
 }

@@ -286,5 +286,14 @@ pub fn report_bad(
     for (category, reason) in reasons {
         stmt.execute(params![user_id, content_id, category, reason])?;
     }
+    // A reported content leaves the user's lists and their groups' at once (the engine never lists
+    // it again).
+    conn.prepare_cached("DELETE FROM recommended_content WHERE user_id = ?1 AND content_id = ?2")?
+        .execute([user_id, content_id])?;
+    conn.prepare_cached(
+        r#"DELETE FROM recommended_content_for_group WHERE content_id = ?2 AND group_id IN
+             (SELECT group_id FROM "group" WHERE owner_id = ?1 UNION SELECT group_id FROM group_members WHERE user_id = ?1)"#,
+    )?
+    .execute([user_id, content_id])?;
     Ok(())
 }

@@ -7,11 +7,19 @@
 //! watermark did not move), a concurrent run cannot double-count (the compare fails), and a stage with
 //! no new relevant events does nothing.
 
+pub mod collaborative;
+pub mod evaluate;
+pub mod personal;
 pub mod popularity;
 pub mod similarity;
+pub mod taste;
 
 use crate::db;
+use rocket::tokio::sync::Notify;
 use rusqlite::{Connection, OptionalExtension, Transaction};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -100,40 +108,91 @@ pub fn run_all(
     Ok(vec![
         (popularity::STAGE, popularity::run(conn, full)?),
         (similarity::STAGE, similarity::run(conn, full)?),
+        (collaborative::STAGE, collaborative::run(conn, full)?),
+        (personal::STAGE, personal::run(conn, full)?),
     ])
 }
 
-/// Whether some stage has events to consume.
-pub fn behind(conn: &Connection) -> rusqlite::Result<bool> {
+/// Whether one of `stages` has events to consume.
+pub fn behind(conn: &Connection, stages: &[&str]) -> rusqlite::Result<bool> {
     let newest: i64 = conn.query_row("SELECT last_id FROM event_sequence", [], |r| r.get(0))?;
-    Ok([popularity::STAGE]
-        .iter()
-        .map(|s| watermark(conn, s))
-        .collect::<rusqlite::Result<Vec<_>>>()?
-        .into_iter()
-        .any(|w| w < newest))
+    for stage in stages {
+        if watermark(conn, stage)? < newest {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
-/// The server's background loop: every `interval`, run the stages that are behind. Runs are thereby
-/// debounced: a burst of ratings is consumed by one run a few seconds later.
-pub async fn run_worker(path: std::path::PathBuf, interval: std::time::Duration) {
+/// Wakes the engine's fast worker right after a request wrote an interaction.
+#[derive(Clone, Default)]
+pub struct EngineSignal(Arc<Notify>);
+
+impl EngineSignal {
+    pub fn wake(&self) {
+        self.0.notify_one();
+    }
+}
+
+/// Bursts of interactions within this time are folded in by one run.
+const DEBOUNCE: Duration = Duration::from_millis(20);
+
+/// Runs `work` on a blocking thread with its own connection, logging failures.
+async fn on_own_connection<F>(path: &Path, work: F)
+where
+    F: FnOnce(&mut Connection) -> Result<(), EngineError> + Send + 'static,
+{
+    let path = path.to_owned();
+    let outcome = rocket::tokio::task::spawn_blocking(move || -> Result<(), String> {
+        let mut conn = db::open_connection(&path).map_err(|e| e.to_string())?;
+        work(&mut conn).map_err(|e| e.to_string())
+    })
+    .await;
+    match outcome {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!("engine: {e}"),
+        Err(e) => tracing::error!("engine: {e}"),
+    }
+}
+
+/// The server's engine, as two loops on their own connections:
+/// * the fast one folds new interactions into their authors' lists, woken by the API right after
+///   each one (debounced) and every `interval` — it never waits behind a rebuild;
+/// * the slow one runs the heavier stages (popularity, similarity, model retraining, and the full
+///   recomputation of lists a retrained model calls for) every `interval` when events are pending.
+pub async fn run_workers(path: PathBuf, interval: Duration, signal: EngineSignal) {
+    let fast_path = path.clone();
+    rocket::tokio::spawn(async move {
+        loop {
+            let _ = rocket::tokio::time::timeout(interval, signal.0.notified()).await;
+            rocket::tokio::time::sleep(DEBOUNCE).await;
+            on_own_connection(&fast_path, |conn| {
+                if behind(conn, &[personal::STAGE])? {
+                    let outcome = personal::run(conn, false)?;
+                    tracing::debug!(stage = personal::STAGE, ?outcome, "engine");
+                }
+                Ok(())
+            })
+            .await;
+        }
+    });
     loop {
         rocket::tokio::time::sleep(interval).await;
-        let path = path.clone();
-        let outcome = rocket::tokio::task::spawn_blocking(move || -> Result<(), String> {
-            let mut conn = db::open_connection(&path).map_err(|e| e.to_string())?;
-            if behind(&conn).map_err(|e| e.to_string())? {
-                for (stage, outcome) in run_all(&mut conn, false).map_err(|e| e.to_string())? {
+        on_own_connection(&path, |conn| {
+            if behind(
+                conn,
+                &[popularity::STAGE, similarity::STAGE, collaborative::STAGE],
+            )? {
+                for (stage, outcome) in [
+                    (popularity::STAGE, popularity::run(conn, false)?),
+                    (similarity::STAGE, similarity::run(conn, false)?),
+                    (collaborative::STAGE, collaborative::run(conn, false)?),
+                ] {
                     tracing::debug!(stage, ?outcome, "engine");
                 }
             }
             Ok(())
         })
         .await;
-        match outcome {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::error!("engine: {e}"),
-            Err(e) => tracing::error!("engine: {e}"),
-        }
     }
 }

@@ -72,12 +72,17 @@ pub struct User {
 
 impl TestApp {
     pub fn new() -> TestApp {
+        // The background engine rewrites scores and lists on its own; tests run it explicitly.
+        TestApp::with_engine_interval(0)
+    }
+
+    /// With the server's background engine running every `seconds` (0: off).
+    pub fn with_engine_interval(seconds: u64) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let db_path = dir.path().join("test.db");
         let mut settings = Settings::for_database(&db_path);
         settings.bcrypt_cost = 4;
-        // The background engine rewrites popularity scores on its own; tests run it explicitly.
-        settings.engine_interval = 0;
+        settings.engine_interval = seconds;
         let rocket = api::build(&settings).expect("build");
         let figment = rocket.figment().clone().merge(("log_level", "off"));
         let client = Client::tracked(rocket.configure(figment)).expect("client");

@@ -1,0 +1,367 @@
+//! Collaborative filtering: item-based nearest neighbours on implicit feedback.
+//!
+//! Two contents are similar when the same users consumed both: the cosine of their interaction
+//! vectors (weights from `taste::Interaction::strength`, each user damped by how much they consumed so
+//! that a few omnivores do not link everything), shrunk toward zero when the overlap is small. The
+//! co-occurrences are counted user by user (Σ over users of their history squared, never items²),
+//! on all cores, and only each content's best `NEIGHBOURS` are kept in `collaborative_neighbours`.
+//!
+//! A user's list is then folded in from the model at any time: the sum, over what the user consumed,
+//! of the neighbours' similarities weighted by the user's own interaction strength. So one new rating
+//! changes that user's list at once, without retraining; the model itself is retrained when the
+//! interactions it learned from have grown by `RETRAIN_FRACTION`.
+
+use super::taste::Interaction;
+use super::{EngineError, RunOutcome, commit, window};
+use crate::media::MEDIA;
+use rusqlite::{Connection, params};
+use std::collections::HashMap;
+use std::hash::Hash;
+
+pub const STAGE: &str = "collaborative";
+/// Neighbours kept per content.
+pub const NEIGHBOURS: usize = 30;
+/// New interactions, as a share of all, that make the model worth retraining.
+const RETRAIN_FRACTION: f64 = 0.05;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Params {
+    pub neighbours: usize,
+    /// Added to the cosine's denominator: similarities resting on few shared users count less.
+    pub shrink: f32,
+    /// A user's most telling interactions that count toward co-occurrences.
+    pub history_cap: usize,
+}
+
+impl Default for Params {
+    fn default() -> Self {
+        Params {
+            neighbours: NEIGHBOURS,
+            shrink: 10.0,
+            history_cap: 400,
+        }
+    }
+}
+
+/// Item neighbours from user histories (`histories[user]` = (item, strength), items < `items`).
+/// Returns, per item, its best neighbours (item, similarity), best first.
+pub fn train(items: usize, histories: &[Vec<(u32, f32)>], params: Params) -> Vec<Vec<(u32, f32)>> {
+    // Each user's histories, capped and damped: a user's weight shrinks with the log of its size.
+    let damped: Vec<Vec<(u32, f32)>> = histories
+        .iter()
+        .map(|history| {
+            let mut kept = history.clone();
+            if kept.len() > params.history_cap {
+                kept.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+                kept.truncate(params.history_cap);
+            }
+            let damping = 1.0 / (2.0 + kept.len() as f32).ln().sqrt();
+            kept.iter().map(|(i, w)| (*i, w * damping)).collect()
+        })
+        .collect();
+    let mut item_users: Vec<Vec<(u32, f32)>> = vec![Vec::new(); items];
+    for (user, history) in damped.iter().enumerate() {
+        for (item, weight) in history {
+            item_users[*item as usize].push((user as u32, *weight));
+        }
+    }
+    let norms: Vec<f32> = item_users
+        .iter()
+        .map(|users| users.iter().map(|(_, w)| w * w).sum::<f32>().sqrt())
+        .collect();
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8);
+    let mut lists: Vec<Vec<(u32, f32)>> = vec![Vec::new(); items];
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|offset| {
+                let (damped, item_users, norms) = (&damped, &item_users, &norms);
+                scope.spawn(move || {
+                    let mut acc = vec![0f32; items];
+                    let mut touched: Vec<u32> = Vec::new();
+                    let mut out = Vec::new();
+                    // Interleaved items balance popular and rare ones between the threads.
+                    for item in (offset..items).step_by(threads) {
+                        for (user, wi) in &item_users[item] {
+                            for (other, wj) in &damped[*user as usize] {
+                                if *other as usize == item {
+                                    continue;
+                                }
+                                let slot = &mut acc[*other as usize];
+                                if *slot == 0.0 {
+                                    touched.push(*other);
+                                }
+                                *slot += wi * wj;
+                            }
+                        }
+                        let mut scored: Vec<(u32, f32)> = touched
+                            .iter()
+                            .map(|other| {
+                                let o = *other as usize;
+                                (*other, acc[o] / (norms[item] * norms[o] + params.shrink))
+                            })
+                            .collect();
+                        for other in touched.drain(..) {
+                            acc[other as usize] = 0.0;
+                        }
+                        out.push((item, best(scored.as_mut_slice(), params.neighbours)));
+                    }
+                    out
+                })
+            })
+            .collect();
+        for worker in workers {
+            for (item, list) in worker.join().unwrap_or_default() {
+                lists[item] = list;
+            }
+        }
+    });
+    lists
+}
+
+/// The `n` best (key, score) pairs, best first; ties by key for stable output.
+pub fn best<K: Copy + Ord>(scored: &mut [(K, f32)], n: usize) -> Vec<(K, f32)> {
+    let order = |a: &(K, f32), b: &(K, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+    if scored.len() > n && n > 0 {
+        scored.select_nth_unstable_by(n, order);
+    }
+    let mut kept: Vec<(K, f32)> = scored.iter().take(n).copied().collect();
+    kept.sort_by(order);
+    kept
+}
+
+/// A user's scores from a neighbour model: Σ over the history of strength × similarity.
+pub fn fold_in<'a, K, F>(history: &[(K, f32)], mut neighbours: F) -> HashMap<K, f32>
+where
+    K: Copy + Eq + Hash + 'a,
+    F: FnMut(K) -> Option<&'a [(K, f32)]>,
+{
+    let mut scores: HashMap<K, f32> = HashMap::new();
+    for (item, strength) in history {
+        for (other, similarity) in neighbours(*item).unwrap_or(&[]) {
+            *scores.entry(*other).or_default() += strength * similarity;
+        }
+    }
+    scores
+}
+
+pub fn pack(list: &[(i64, f32)]) -> Vec<u8> {
+    let mut blob = Vec::with_capacity(list.len() * 12);
+    for (id, similarity) in list {
+        blob.extend_from_slice(&id.to_le_bytes());
+        blob.extend_from_slice(&similarity.to_le_bytes());
+    }
+    blob
+}
+
+pub fn unpack(blob: &[u8]) -> Vec<(i64, f32)> {
+    blob.chunks_exact(12)
+        .map(|pair| {
+            let mut id = [0u8; 8];
+            let mut similarity = [0u8; 4];
+            id.copy_from_slice(&pair[..8]);
+            similarity.copy_from_slice(&pair[8..]);
+            (i64::from_le_bytes(id), f32::from_le_bytes(similarity))
+        })
+        .collect()
+}
+
+/// The stored neighbours of one content.
+pub fn stored(conn: &Connection, content_id: i64) -> rusqlite::Result<Vec<(i64, f32)>> {
+    use rusqlite::OptionalExtension;
+    Ok(conn
+        .prepare_cached("SELECT neighbours FROM collaborative_neighbours WHERE content_id = ?1")?
+        .query_row([content_id], |r| r.get::<_, Vec<u8>>(0))
+        .optional()?
+        .map(|blob| unpack(&blob))
+        .unwrap_or_default())
+}
+
+/// Every content's medium, indexed by content id (ids are dense: AUTOINCREMENT from 1).
+pub fn media_of_contents(conn: &Connection) -> rusqlite::Result<Vec<Option<u8>>> {
+    let mut out: Vec<Option<u8>> = Vec::new();
+    let mut stmt = conn.prepare("SELECT content_id, content_type FROM content")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let id: i64 = row.get(0)?;
+        let content_type: Option<String> = row.get(1)?;
+        let Some(medium) =
+            content_type.and_then(|t| MEDIA.iter().position(|m| m.table.content_type == t))
+        else {
+            continue;
+        };
+        let Ok(index) = usize::try_from(id) else {
+            continue;
+        };
+        if out.len() <= index {
+            out.resize(index + 1, None);
+        }
+        out[index] = Some(medium as u8);
+    }
+    Ok(out)
+}
+
+/// One medium's interactions with dense item positions.
+struct Matrix {
+    ids: Vec<i64>,
+    position: HashMap<i64, u32>,
+    histories: Vec<Vec<(u32, f32)>>,
+}
+
+/// Reads all interactions once, in table order (by user), split by medium.
+fn matrices(conn: &Connection) -> rusqlite::Result<Vec<Matrix>> {
+    let media = media_of_contents(conn)?;
+    let mut out: Vec<Matrix> = MEDIA
+        .iter()
+        .map(|_| Matrix {
+            ids: Vec::new(),
+            position: HashMap::new(),
+            histories: Vec::new(),
+        })
+        .collect();
+    let mut current_user = None;
+    let mut stmt = conn.prepare(
+        "SELECT user_id, content_id, rating, coalesce(review_see_count, 0), coalesce(count, 0) FROM meta_user_content",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let user: i64 = row.get(0)?;
+        let content_id: i64 = row.get(1)?;
+        let interaction = Interaction {
+            rating: row.get(2)?,
+            views: row.get(3)?,
+            count: row.get(4)?,
+        };
+        let strength = interaction.strength();
+        let medium = usize::try_from(content_id)
+            .ok()
+            .and_then(|i| media.get(i).copied().flatten());
+        let (Some(medium), true) = (medium, strength > 0.0) else {
+            continue;
+        };
+        if current_user != Some(user) {
+            current_user = Some(user);
+            for matrix in out.iter_mut() {
+                if matrix.histories.last().is_none_or(|h| !h.is_empty()) {
+                    matrix.histories.push(Vec::new());
+                }
+            }
+        }
+        let matrix = &mut out[medium as usize];
+        let next = matrix.ids.len() as u32;
+        let position = *matrix.position.entry(content_id).or_insert(next);
+        if position == next {
+            matrix.ids.push(content_id);
+        }
+        if let Some(history) = matrix.histories.last_mut() {
+            history.push((position, strength));
+        }
+    }
+    Ok(out)
+}
+
+/// Whether enough has changed since the model was trained (or there is no model yet).
+fn worth_retraining(conn: &Connection, from: i64, to: i64) -> rusqlite::Result<bool> {
+    if from == 0 {
+        return Ok(true);
+    }
+    let pending: i64 = conn.query_row(
+        "SELECT (SELECT count(*) FROM meta_added_event WHERE id > ?1 AND id <= ?2)
+              + (SELECT count(*) FROM changed_event WHERE id > ?1 AND id <= ?2 AND model_name = 'meta_user_content')",
+        [from, to],
+        |r| r.get(0),
+    )?;
+    if pending == 0 {
+        return Ok(false);
+    }
+    let total: i64 = conn.query_row("SELECT count(*) FROM meta_user_content", [], |r| r.get(0))?;
+    Ok(pending as f64 >= (total as f64 * RETRAIN_FRACTION).max(1.0))
+}
+
+/// One run of the stage: retrains every medium's model when worth it; otherwise leaves the pending
+/// events for later (the watermark stays, so they still count toward the next decision).
+pub fn run(conn: &mut Connection, full: bool) -> Result<RunOutcome, EngineError> {
+    let (w, models) = {
+        let tx = conn.transaction()?;
+        let w = window(&tx, STAGE, full)?;
+        if !full && !worth_retraining(&tx, w.from, w.to)? {
+            return Ok(RunOutcome::UpToDate { watermark: w.from });
+        }
+        let mut models = Vec::new();
+        for matrix in matrices(&tx)? {
+            let lists = train(matrix.ids.len(), &matrix.histories, Params::default());
+            let ids = matrix.ids;
+            let mut rows: Vec<(i64, Vec<u8>)> = lists
+                .into_iter()
+                .enumerate()
+                .filter(|(_, list)| !list.is_empty())
+                .map(|(item, list)| {
+                    let list: Vec<(i64, f32)> =
+                        list.iter().map(|(o, s)| (ids[*o as usize], *s)).collect();
+                    (ids[item], pack(&list))
+                })
+                .collect();
+            rows.sort_by_key(|(id, _)| *id);
+            models.push(rows);
+        }
+        tx.commit()?;
+        (w, models)
+    };
+    let updated = models.iter().map(Vec::len).sum();
+    let committed = commit(conn, STAGE, w, true, |tx| {
+        tx.execute("DELETE FROM collaborative_neighbours", [])?;
+        // A content deleted since the snapshot must not come back as a model row.
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO collaborative_neighbours (content_id, neighbours)
+             SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM content WHERE content_id = ?1)",
+        )?;
+        for rows in &models {
+            for (content_id, blob) in rows {
+                insert.execute(params![content_id, blob])?;
+            }
+        }
+        Ok(())
+    })?;
+    Ok(if committed {
+        RunOutcome::Ran {
+            from: w.from,
+            to: w.to,
+            updated,
+        }
+    } else {
+        RunOutcome::Superseded
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn items_consumed_together_are_neighbours() {
+        // Users 0-2 consume items 0 and 1; users 3-5 consume items 2 and 3; user 6 bridges 1 and 2.
+        let histories = vec![
+            vec![(0, 1.0), (1, 1.0)],
+            vec![(0, 1.0), (1, 1.0)],
+            vec![(0, 1.0), (1, 1.0)],
+            vec![(2, 1.0), (3, 1.0)],
+            vec![(2, 1.0), (3, 1.0)],
+            vec![(2, 1.0), (3, 1.0)],
+            vec![(1, 1.0), (2, 1.0)],
+        ];
+        let lists = train(4, &histories, Params::default());
+        assert_eq!(lists[0].first().map(|n| n.0), Some(1));
+        assert_eq!(lists[3].first().map(|n| n.0), Some(2));
+        assert!(lists[0].iter().all(|(o, _)| *o != 3), "never co-consumed");
+        let scores = fold_in(&[(0u32, 1.0)], |i| Some(lists[i as usize].as_slice()));
+        assert!(scores[&1] > scores.get(&2).copied().unwrap_or(0.0));
+    }
+
+    #[test]
+    fn packing_round_trips() {
+        let list = vec![(7i64, 0.5f32), (1 << 40, 0.25)];
+        assert_eq!(unpack(&pack(&list)), list);
+    }
+}

@@ -1,0 +1,796 @@
+//! Per-person lists → `recommended_content` (users), `recommended_content_for_group` (groups) and
+//! `recommendation_launched_result` (sandbox profiles), for all six media.
+//!
+//! Three engines feed a person's list in each medium, each keeping its `PER_ENGINE` best contents:
+//! * `CollaborativeFiltering` (priority 5): the collaborative model folded in with the person's
+//!   current interactions (`collaborative::fold_in`);
+//! * `FromProfile` (4): the most popular contents of the genres the person likes (cold start: a
+//!   medium where nothing else applies gets its most popular contents);
+//! * `FromSimilarContent` (2): the content-similarity neighbours of what the person liked.
+//!
+//! A content found by several engines is kept once, under the highest priority. Its stored `score` is
+//! the engine's relevance scaled to [0, 1] within the list, times priority / 5, so that the routes'
+//! `ORDER BY score DESC` puts the strongest collaborative picks first and still lets a very close
+//! similar content outrank a weak collaborative guess. Nothing the person consumed (rated or
+//! counted) or reported as a bad recommendation is ever listed.
+//!
+//! Lists are a function of the current data, so recomputing one is always safe: the stage's events
+//! only say whose lists are stale (the authors of new interactions), and a full run recomputes all.
+
+use super::collaborative::{self, best, fold_in};
+use super::taste::Interaction;
+use super::{EngineError, RunOutcome, Window, commit, window};
+use crate::media::MEDIA;
+use rusqlite::{Connection, Transaction, params};
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+pub const STAGE: &str = "recommendations";
+/// Contents each engine keeps per person and medium.
+pub const PER_ENGINE: usize = 10;
+/// A person's strongest interactions that seed collaborative and similar contents.
+const HISTORY_CAP: usize = 200;
+/// Popular contents per medium that "liked genres" choose from.
+const POOL: usize = 2000;
+/// Users per write transaction in a full run: the API's writers wait for one chunk at most.
+const CHUNK: usize = 2000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Engine {
+    FromSimilarContent,
+    FromProfile,
+    CollaborativeFiltering,
+}
+
+impl Engine {
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::FromSimilarContent => "FromSimilarContent",
+            Engine::FromProfile => "FromProfile",
+            Engine::CollaborativeFiltering => "CollaborativeFiltering",
+        }
+    }
+
+    pub fn priority(self) -> i64 {
+        match self {
+            Engine::FromSimilarContent => 2,
+            Engine::FromProfile => 4,
+            Engine::CollaborativeFiltering => 5,
+        }
+    }
+
+    fn by_name(name: &str) -> Option<Engine> {
+        [
+            Engine::FromSimilarContent,
+            Engine::FromProfile,
+            Engine::CollaborativeFiltering,
+        ]
+        .into_iter()
+        .find(|e| e.name() == name)
+    }
+}
+
+/// What the lists of one person are computed from.
+#[derive(Debug, Default, Clone)]
+pub struct Person {
+    /// Per medium (index in `MEDIA`): (content id, interaction).
+    pub interactions: Vec<Vec<(i64, Interaction)>>,
+    pub liked_genres: HashSet<i64>,
+    pub reported: HashSet<i64>,
+}
+
+impl Person {
+    fn empty() -> Person {
+        Person {
+            interactions: vec![Vec::new(); MEDIA.len()],
+            ..Person::default()
+        }
+    }
+}
+
+/// One recommended content.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pick {
+    pub content_id: i64,
+    pub engine: Engine,
+    /// In [0, 1]; the stored score (see the module docs).
+    pub score: f64,
+    pub medium: usize,
+}
+
+/// A popular content with its genres.
+struct Popular {
+    content_id: i64,
+    popularity: f32,
+    genres: Vec<i64>,
+}
+
+/// Which neighbour lists a `Lists` reads.
+#[derive(Clone, Copy)]
+enum Model {
+    Collaborative,
+    Similar,
+}
+
+/// Neighbour lists, all preloaded for a medium (full run) or read on demand and cached.
+struct Lists {
+    model: Model,
+    cache: HashMap<i64, Vec<(i64, f32)>>,
+    complete: bool,
+}
+
+impl Lists {
+    fn lazy(model: Model) -> Lists {
+        Lists {
+            model,
+            cache: HashMap::new(),
+            complete: false,
+        }
+    }
+
+    /// Every list of one medium, in one pass.
+    fn preload(conn: &Connection, model: Model, content_type: &str) -> rusqlite::Result<Lists> {
+        let mut cache: HashMap<i64, Vec<(i64, f32)>> = HashMap::new();
+        match model {
+            Model::Collaborative => {
+                let mut stmt = conn.prepare(
+                    "SELECT n.content_id, n.neighbours FROM collaborative_neighbours n
+                     JOIN content c ON c.content_id = n.content_id WHERE c.content_type = ?1",
+                )?;
+                let mut rows = stmt.query([content_type])?;
+                while let Some(row) = rows.next()? {
+                    let blob: Vec<u8> = row.get(1)?;
+                    cache.insert(row.get(0)?, collaborative::unpack(&blob));
+                }
+            }
+            Model::Similar => {
+                let mut stmt = conn.prepare(
+                    "SELECT content_id0, content_id1, similarity FROM similars_content WHERE content_type0 = ?1",
+                )?;
+                let mut rows = stmt.query([content_type])?;
+                while let Some(row) = rows.next()? {
+                    let similarity: Option<f64> = row.get(2)?;
+                    cache
+                        .entry(row.get(0)?)
+                        .or_default()
+                        .push((row.get(1)?, similarity.unwrap_or(0.0) as f32));
+                }
+            }
+        }
+        Ok(Lists {
+            model,
+            cache,
+            complete: true,
+        })
+    }
+
+    fn load(&mut self, conn: &Connection, ids: &[i64]) -> rusqlite::Result<()> {
+        if self.complete {
+            return Ok(());
+        }
+        for id in ids {
+            if self.cache.contains_key(id) {
+                continue;
+            }
+            let list = match self.model {
+                Model::Collaborative => collaborative::stored(conn, *id)?,
+                Model::Similar => conn
+                    .prepare_cached(
+                        "SELECT content_id1, similarity FROM similars_content WHERE content_id0 = ?1",
+                    )?
+                    .query_map([id], |r| {
+                        Ok((r.get(0)?, r.get::<_, Option<f64>>(1)?.unwrap_or(0.0) as f32))
+                    })?
+                    .collect::<Result<_, _>>()?,
+            };
+            self.cache.insert(*id, list);
+        }
+        Ok(())
+    }
+
+    fn get(&self, id: i64) -> Option<&[(i64, f32)]> {
+        self.cache.get(&id).map(Vec::as_slice)
+    }
+}
+
+/// Models and popular pools, per medium.
+pub struct Sources {
+    collaborative: Vec<Lists>,
+    similar: Vec<Lists>,
+    pools: Vec<Option<Vec<Popular>>>,
+}
+
+impl Sources {
+    /// Reads what a person needs on demand (incremental runs, one user, one profile).
+    pub fn lazy() -> Sources {
+        Sources {
+            collaborative: MEDIA
+                .iter()
+                .map(|_| Lists::lazy(Model::Collaborative))
+                .collect(),
+            similar: MEDIA.iter().map(|_| Lists::lazy(Model::Similar)).collect(),
+            pools: MEDIA.iter().map(|_| None).collect(),
+        }
+    }
+
+    /// Preloads one medium's models (full runs go medium by medium to bound memory).
+    fn preload_medium(&mut self, conn: &Connection, medium: usize) -> rusqlite::Result<()> {
+        let content_type = MEDIA[medium].table.content_type;
+        self.collaborative[medium] = Lists::preload(conn, Model::Collaborative, content_type)?;
+        self.similar[medium] = Lists::preload(conn, Model::Similar, content_type)?;
+        Ok(())
+    }
+
+    fn release_medium(&mut self, medium: usize) {
+        self.collaborative[medium] = Lists::lazy(Model::Collaborative);
+        self.similar[medium] = Lists::lazy(Model::Similar);
+    }
+
+    fn pool(&mut self, conn: &Connection, medium: usize) -> rusqlite::Result<&[Popular]> {
+        if self.pools[medium].is_none() {
+            let mut pool: Vec<Popular> = conn
+                .prepare_cached(
+                    "SELECT content_id, coalesce(popularity_score, 0) FROM content WHERE content_type = ?1
+                     ORDER BY popularity_score DESC, content_id LIMIT ?2",
+                )?
+                .query_map(params![MEDIA[medium].table.content_type, POOL as i64], |r| {
+                    Ok(Popular {
+                        content_id: r.get(0)?,
+                        popularity: r.get::<_, f64>(1)? as f32,
+                        genres: Vec::new(),
+                    })
+                })?
+                .collect::<Result<_, _>>()?;
+            let mut genres =
+                conn.prepare_cached("SELECT genre_id FROM content_genres WHERE content_id = ?1")?;
+            for popular in pool.iter_mut() {
+                popular.genres = genres
+                    .query_map([popular.content_id], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?;
+            }
+            self.pools[medium] = Some(pool);
+        }
+        Ok(self.pools[medium].as_deref().unwrap_or(&[]))
+    }
+}
+
+/// Keeps the `PER_ENGINE` best of `scores` that are allowed, scaled so the best has relevance 1.
+fn ranked(scores: HashMap<i64, f32>, excluded: &HashSet<i64>) -> Vec<(i64, f32)> {
+    let mut allowed: Vec<(i64, f32)> = scores
+        .into_iter()
+        .filter(|(id, s)| *s > 0.0 && !excluded.contains(id))
+        .collect();
+    let kept = best(allowed.as_mut_slice(), PER_ENGINE);
+    let top = kept.first().map(|(_, s)| *s).unwrap_or(1.0);
+    kept.into_iter().map(|(id, s)| (id, s / top)).collect()
+}
+
+/// The lists of one person in every medium.
+pub fn lists(
+    conn: &Connection,
+    sources: &mut Sources,
+    person: &Person,
+) -> rusqlite::Result<Vec<Pick>> {
+    let mut picks = Vec::new();
+    for medium in 0..MEDIA.len() {
+        picks.extend(medium_lists(conn, sources, person, medium)?);
+    }
+    Ok(picks)
+}
+
+fn medium_lists(
+    conn: &Connection,
+    sources: &mut Sources,
+    person: &Person,
+    medium: usize,
+) -> rusqlite::Result<Vec<Pick>> {
+    let interactions = person
+        .interactions
+        .get(medium)
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    let mut excluded: HashSet<i64> = person.reported.clone();
+    excluded.extend(
+        interactions
+            .iter()
+            .filter(|(_, i)| i.consumed())
+            .map(|(id, _)| *id),
+    );
+    let mut history: Vec<(i64, f32)> = interactions
+        .iter()
+        .map(|(id, i)| (*id, i.strength()))
+        .filter(|(_, s)| *s > 0.0)
+        .collect();
+    let history = best(history.as_mut_slice(), HISTORY_CAP);
+    let liked: Vec<(i64, f32)> = interactions
+        .iter()
+        .filter(|(id, i)| i.liked() && history.iter().any(|(h, _)| h == id))
+        .map(|(id, i)| (*id, i.strength()))
+        .collect();
+
+    let mut found: Vec<(Engine, Vec<(i64, f32)>)> = Vec::new();
+    let ids: Vec<i64> = history.iter().map(|(id, _)| *id).collect();
+    sources.collaborative[medium].load(conn, &ids)?;
+    let model = &sources.collaborative[medium];
+    found.push((
+        Engine::CollaborativeFiltering,
+        ranked(fold_in(&history, |id| model.get(id)), &excluded),
+    ));
+    let liked_ids: Vec<i64> = liked.iter().map(|(id, _)| *id).collect();
+    sources.similar[medium].load(conn, &liked_ids)?;
+    let similar = &sources.similar[medium];
+    found.push((
+        Engine::FromSimilarContent,
+        ranked(fold_in(&liked, |id| similar.get(id)), &excluded),
+    ));
+    let liked_genres = &person.liked_genres;
+    let mut from_genres: HashMap<i64, f32> = HashMap::new();
+    let needs_pool = !liked_genres.is_empty() || found.iter().all(|(_, l)| l.is_empty());
+    if needs_pool {
+        let pool = sources.pool(conn, medium)?;
+        for popular in pool {
+            let matched = popular
+                .genres
+                .iter()
+                .filter(|g| liked_genres.contains(g))
+                .count();
+            if matched > 0 {
+                // A content in several liked genres fits the profile better.
+                from_genres.insert(
+                    popular.content_id,
+                    (popular.popularity + 1e-3) * (1.0 + 0.25 * (matched - 1) as f32),
+                );
+            }
+        }
+        if from_genres.is_empty() && found.iter().all(|(_, l)| l.is_empty()) {
+            // Cold start without liked genres in this medium: its most popular contents.
+            for popular in pool {
+                from_genres.insert(popular.content_id, popular.popularity + 1e-3);
+            }
+        }
+    }
+    found.push((Engine::FromProfile, ranked(from_genres, &excluded)));
+
+    let mut chosen: HashMap<i64, (Engine, f32)> = HashMap::new();
+    for (engine, list) in found {
+        for (id, relevance) in list {
+            let slot = chosen.entry(id).or_insert((engine, relevance));
+            if engine > slot.0 {
+                *slot = (engine, relevance);
+            }
+        }
+    }
+    let mut picks: Vec<Pick> = chosen
+        .into_iter()
+        .map(|(content_id, (engine, relevance))| Pick {
+            content_id,
+            engine,
+            score: round(f64::from(relevance) * engine.priority() as f64 / 5.0),
+            medium,
+        })
+        .collect();
+    picks.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then(a.content_id.cmp(&b.content_id))
+    });
+    Ok(picks)
+}
+
+fn round(score: f64) -> f64 {
+    (score * 1e6).round() / 1e6
+}
+
+fn interaction(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Interaction> {
+    Ok(Interaction {
+        rating: row.get(first)?,
+        views: row.get::<_, Option<i64>>(first + 1)?.unwrap_or(0),
+        count: row.get::<_, Option<i64>>(first + 2)?.unwrap_or(0),
+    })
+}
+
+fn medium_index(content_type: Option<String>) -> Option<usize> {
+    content_type.and_then(|t| MEDIA.iter().position(|m| m.table.content_type == t))
+}
+
+/// A user's current inputs.
+pub fn user(conn: &Connection, user_id: i64) -> rusqlite::Result<Person> {
+    let mut person = Person::empty();
+    let mut stmt = conn.prepare_cached(
+        "SELECT m.content_id, c.content_type, m.rating, m.review_see_count, m.count
+         FROM meta_user_content m JOIN content c ON c.content_id = m.content_id WHERE m.user_id = ?1",
+    )?;
+    let mut rows = stmt.query([user_id])?;
+    while let Some(row) = rows.next()? {
+        if let Some(medium) = medium_index(row.get(1)?) {
+            person.interactions[medium].push((row.get(0)?, interaction(row, 2)?));
+        }
+    }
+    person.liked_genres = conn
+        .prepare_cached("SELECT genre_id FROM liked_genres WHERE user_id = ?1")?
+        .query_map([user_id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    person.reported = conn
+        .prepare_cached(
+            "SELECT DISTINCT content_id FROM bad_recommendation_content WHERE user_id = ?1",
+        )?
+        .query_map([user_id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(person)
+}
+
+/// A sandbox profile's inputs as its launch snapshot froze them.
+pub fn launch(conn: &Connection, event_id: i64) -> rusqlite::Result<Person> {
+    let mut person = Person::empty();
+    let mut stmt = conn.prepare_cached(
+        "SELECT m.content_id, c.content_type, m.rating, m.review_see_count, m.count
+         FROM recommendation_launched_meta m JOIN content c ON c.content_id = m.content_id WHERE m.event_id = ?1",
+    )?;
+    let mut rows = stmt.query([event_id])?;
+    while let Some(row) = rows.next()? {
+        if let Some(medium) = medium_index(row.get(1)?) {
+            person.interactions[medium].push((row.get(0)?, interaction(row, 2)?));
+        }
+    }
+    person.liked_genres = conn
+        .prepare_cached(
+            "SELECT genre_id FROM recommendation_launched_liked_genre WHERE event_id = ?1",
+        )?
+        .query_map([event_id], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    Ok(person)
+}
+
+/// Replaces a user's stored lists (in the caller's write transaction).
+fn store_user(
+    tx: &Transaction<'_>,
+    user_id: i64,
+    picks: &[Pick],
+    only_medium: Option<usize>,
+) -> rusqlite::Result<()> {
+    match only_medium {
+        Some(medium) => tx
+            .prepare_cached(
+                "DELETE FROM recommended_content WHERE user_id = ?1 AND content_type = ?2",
+            )?
+            .execute(params![user_id, MEDIA[medium].table.content_type])?,
+        None => tx
+            .prepare_cached("DELETE FROM recommended_content WHERE user_id = ?1")?
+            .execute([user_id])?,
+    };
+    // The user or a content may have been deleted since the lists were computed.
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO recommended_content (user_id, content_id, score, engine, engine_priority, content_type)
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6
+         WHERE EXISTS (SELECT 1 FROM \"user\" WHERE user_id = ?1) AND EXISTS (SELECT 1 FROM content WHERE content_id = ?2)",
+    )?;
+    for pick in picks {
+        insert.execute(params![
+            user_id,
+            pick.content_id,
+            pick.score,
+            pick.engine.name(),
+            pick.engine.priority(),
+            MEDIA[pick.medium].table.content_type
+        ])?;
+    }
+    Ok(())
+}
+
+/// Recomputes one user's lists and their groups' now (after `PUT /api/user/preferences_defined`).
+pub fn refresh_user(conn: &mut Connection, user_id: i64) -> Result<usize, EngineError> {
+    let picks = {
+        let tx = conn.transaction()?;
+        let person = user(&tx, user_id)?;
+        let picks = lists(&tx, &mut Sources::lazy(), &person)?;
+        tx.commit()?;
+        picks
+    };
+    let tx = crate::db::write_transaction(conn)?;
+    store_user(&tx, user_id, &picks, None)?;
+    let groups = groups_of(&tx, &[user_id])?;
+    refresh_groups(&tx, &groups)?;
+    tx.commit()?;
+    Ok(picks.len())
+}
+
+/// Computes and stores a sandbox profile launch's results (the caller's transaction).
+pub fn recommend_launch(conn: &Connection, event_id: i64) -> rusqlite::Result<usize> {
+    let person = launch(conn, event_id)?;
+    let picks = lists(conn, &mut Sources::lazy(), &person)?;
+    let mut insert = conn.prepare_cached(
+        "INSERT OR REPLACE INTO recommendation_launched_result (event_id, content_id, score, engine) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for pick in &picks {
+        insert.execute(params![
+            event_id,
+            pick.content_id,
+            pick.score,
+            pick.engine.name()
+        ])?;
+    }
+    Ok(picks.len())
+}
+
+/// Users who wrote interactions in the window.
+fn authors(conn: &Connection, from: i64, to: i64) -> rusqlite::Result<BTreeSet<i64>> {
+    conn.prepare_cached(
+        "SELECT occured_by FROM meta_added_event WHERE id > ?1 AND id <= ?2 AND occured_by IS NOT NULL
+         UNION SELECT occured_by FROM changed_event
+               WHERE id > ?1 AND id <= ?2 AND model_name = 'meta_user_content' AND occured_by IS NOT NULL",
+    )?
+    .query_map([from, to], |r| r.get(0))?
+    .collect()
+}
+
+/// Groups that users own or belong to.
+fn groups_of(conn: &Connection, users: &[i64]) -> rusqlite::Result<BTreeSet<i64>> {
+    let mut out = BTreeSet::new();
+    let mut stmt = conn.prepare_cached(
+        r#"SELECT group_id FROM "group" WHERE owner_id = ?1 UNION SELECT group_id FROM group_members WHERE user_id = ?1"#,
+    )?;
+    for user in users {
+        for group in stmt.query_map([user], |r| r.get(0))? {
+            out.insert(group?);
+        }
+    }
+    Ok(out)
+}
+
+/// Recomputes groups' lists from their people's (owner and members) stored lists: the mean of the
+/// people's scores (absent = 0) blended half and half with the least of them, so that contents the
+/// whole group is shown rank above one member's favourite, and never a content any of them consumed
+/// or reported (least misery as a hard guard).
+fn refresh_groups(tx: &Transaction<'_>, groups: &BTreeSet<i64>) -> rusqlite::Result<()> {
+    let mut people_of = tx.prepare_cached(
+        r#"SELECT owner_id FROM "group" WHERE group_id = ?1 AND owner_id IS NOT NULL
+           UNION SELECT user_id FROM group_members WHERE group_id = ?1"#,
+    )?;
+    let mut lists_of = tx.prepare_cached(
+        "SELECT content_id, score, engine, content_type FROM recommended_content WHERE user_id = ?1",
+    )?;
+    let mut vetoed_by = tx.prepare_cached(
+        "SELECT content_id FROM meta_user_content WHERE user_id = ?1 AND (rating > 0 OR count > 0)
+         UNION SELECT content_id FROM bad_recommendation_content WHERE user_id = ?1",
+    )?;
+    let mut clear =
+        tx.prepare_cached("DELETE FROM recommended_content_for_group WHERE group_id = ?1")?;
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO recommended_content_for_group (group_id, content_id, score, engine, engine_priority, content_type)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for group in groups {
+        clear.execute([group])?;
+        let people: Vec<i64> = people_of
+            .query_map([group], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        if people.is_empty() {
+            continue;
+        }
+        let mut vetoed: HashSet<i64> = HashSet::new();
+        // content → (sum, count, best engine, content type)
+        let mut merged: HashMap<i64, (f64, usize, Engine, String)> = HashMap::new();
+        for person in &people {
+            for id in vetoed_by.query_map([person], |r| r.get(0))? {
+                vetoed.insert(id?);
+            }
+            let rows = lists_of.query_map([person], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Option<f64>>(1)?.unwrap_or(0.0),
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                ))
+            })?;
+            for row in rows {
+                let (content_id, score, engine, content_type) = row?;
+                let (Some(engine), Some(content_type)) =
+                    (engine.as_deref().and_then(Engine::by_name), content_type)
+                else {
+                    continue;
+                };
+                let slot = merged
+                    .entry(content_id)
+                    .or_insert((0.0, 0, engine, content_type));
+                slot.0 += score;
+                slot.1 += 1;
+                slot.2 = slot.2.max(engine);
+            }
+        }
+        let n = people.len() as f64;
+        let mut by_medium: HashMap<String, Vec<(i64, f32)>> = HashMap::new();
+        let mut facts: HashMap<i64, Engine> = HashMap::new();
+        for (content_id, (sum, count, engine, content_type)) in merged {
+            if vetoed.contains(&content_id) {
+                continue;
+            }
+            let mean = sum / n;
+            let least = if count == people.len() {
+                sum / count as f64
+            } else {
+                0.0
+            };
+            by_medium
+                .entry(content_type)
+                .or_default()
+                .push((content_id, (0.5 * mean + 0.5 * least) as f32));
+            facts.insert(content_id, engine);
+        }
+        for (content_type, mut scored) in by_medium {
+            for (content_id, score) in best(scored.as_mut_slice(), 3 * PER_ENGINE) {
+                let engine = facts
+                    .get(&content_id)
+                    .copied()
+                    .unwrap_or(Engine::FromProfile);
+                insert.execute(params![
+                    group,
+                    content_id,
+                    round(f64::from(score)),
+                    engine.name(),
+                    engine.priority(),
+                    content_type
+                ])?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Incremental run: the authors of the window's interactions get fresh lists (a fold-in with the
+/// current model), and so do their groups.
+fn run_incremental(conn: &mut Connection, w: Window) -> Result<RunOutcome, EngineError> {
+    let (users, picks) = {
+        let tx = conn.transaction()?;
+        let users: Vec<i64> = authors(&tx, w.from, w.to)?.into_iter().collect();
+        let mut sources = Sources::lazy();
+        let mut picks = Vec::with_capacity(users.len());
+        for user_id in &users {
+            let person = user(&tx, *user_id)?;
+            picks.push(lists(&tx, &mut sources, &person)?);
+        }
+        tx.commit()?;
+        (users, picks)
+    };
+    let updated = picks.iter().map(Vec::len).sum();
+    let committed = commit(conn, STAGE, w, false, |tx| {
+        for (user_id, picks) in users.iter().zip(&picks) {
+            store_user(tx, *user_id, picks, None)?;
+        }
+        refresh_groups(tx, &groups_of(tx, &users)?)?;
+        Ok(())
+    })?;
+    Ok(match (committed, users.is_empty()) {
+        (false, _) => RunOutcome::Superseded,
+        (true, true) => RunOutcome::UpToDate { watermark: w.to },
+        (true, false) => RunOutcome::Ran {
+            from: w.from,
+            to: w.to,
+            updated,
+        },
+    })
+}
+
+/// Every user's interactions, compact, read in one pass (by user, as the table is keyed).
+fn everyone(conn: &Connection) -> rusqlite::Result<(Vec<i64>, Vec<Person>)> {
+    let media = collaborative::media_of_contents(conn)?;
+    let ids: Vec<i64> = conn
+        .prepare(r#"SELECT user_id FROM "user" ORDER BY user_id"#)?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let index: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    let mut people: Vec<Person> = ids.iter().map(|_| Person::empty()).collect();
+    let mut stmt = conn.prepare(
+        "SELECT user_id, content_id, rating, review_see_count, count FROM meta_user_content",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let content_id: i64 = row.get(1)?;
+        let medium = usize::try_from(content_id)
+            .ok()
+            .and_then(|i| media.get(i).copied().flatten());
+        if let (Some(person), Some(medium)) = (index.get(&row.get(0)?), medium) {
+            people[*person].interactions[medium as usize].push((content_id, interaction(row, 2)?));
+        }
+    }
+    for (table, column) in [
+        ("liked_genres", "genre_id"),
+        ("bad_recommendation_content", "content_id"),
+    ] {
+        let mut stmt = conn.prepare(&format!("SELECT user_id, {column} FROM {table}"))?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            if let Some(person) = index.get(&row.get(0)?) {
+                let value: i64 = row.get(1)?;
+                if table == "liked_genres" {
+                    people[*person].liked_genres.insert(value);
+                } else {
+                    people[*person].reported.insert(value);
+                }
+            }
+        }
+    }
+    Ok((ids, people))
+}
+
+/// Full run: every user's lists, medium by medium (one medium's models in memory at a time), written
+/// in chunks of users so that the API's writers never wait long; then every group. A user whose
+/// interactions changed after the run started keeps the fresher lists an incremental run wrote.
+fn run_full(conn: &mut Connection, w: Window) -> Result<RunOutcome, EngineError> {
+    let (ids, people) = {
+        let tx = conn.transaction()?;
+        let everyone = everyone(&tx)?;
+        tx.commit()?;
+        everyone
+    };
+    let mut sources = Sources::lazy();
+    let mut updated = 0;
+    for medium in 0..MEDIA.len() {
+        {
+            let tx = conn.transaction()?;
+            sources.preload_medium(&tx, medium)?;
+            tx.commit()?;
+        }
+        for (chunk_ids, chunk) in ids.chunks(CHUNK).zip(people.chunks(CHUNK)) {
+            let mut picks = Vec::with_capacity(chunk.len());
+            {
+                let tx = conn.transaction()?;
+                for person in chunk {
+                    picks.push(medium_lists(&tx, &mut sources, person, medium)?);
+                }
+                tx.commit()?;
+            }
+            let tx = crate::db::write_transaction(conn)?;
+            let fresher = authors(&tx, w.to, i64::MAX)?;
+            for (user_id, picks) in chunk_ids.iter().zip(&picks) {
+                if !fresher.contains(user_id) {
+                    store_user(&tx, *user_id, picks, Some(medium))?;
+                    updated += picks.len();
+                }
+            }
+            tx.commit()?;
+        }
+        sources.release_medium(medium);
+    }
+    let committed = commit(conn, STAGE, w, true, |tx| {
+        let groups: BTreeSet<i64> = tx
+            .prepare(r#"SELECT group_id FROM "group""#)?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        refresh_groups(tx, &groups)?;
+        tx.execute(
+            "INSERT INTO engine_stage (stage, last_event_id) VALUES (?1, ?2)
+             ON CONFLICT (stage) DO UPDATE SET last_event_id = excluded.last_event_id",
+            params![MODEL_SEEN, super::watermark(tx, collaborative::STAGE)?],
+        )?;
+        Ok(())
+    })?;
+    Ok(if committed {
+        RunOutcome::Ran {
+            from: w.from,
+            to: w.to,
+            updated,
+        }
+    } else {
+        RunOutcome::Superseded
+    })
+}
+
+/// The collaborative model's watermark that the last full run used: a retrained model makes every
+/// list worth recomputing.
+const MODEL_SEEN: &str = "recommendations.model";
+
+/// One run of the stage: full when asked, on the first run, or after the model was retrained.
+pub fn run(conn: &mut Connection, full: bool) -> Result<RunOutcome, EngineError> {
+    let (w, model_changed) = {
+        let tx = conn.transaction()?;
+        let w = window(&tx, STAGE, full)?;
+        let model = super::watermark(&tx, collaborative::STAGE)?;
+        let seen = super::watermark(&tx, MODEL_SEEN)?;
+        tx.commit()?;
+        (w, model != seen)
+    };
+    if full || w.from == 0 || model_changed {
+        run_full(conn, Window { from: 0, to: w.to })
+    } else {
+        run_incremental(conn, w)
+    }
+}

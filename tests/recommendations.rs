@@ -1,0 +1,712 @@
+//! Per-person recommendations (issue 6): collaborative filtering with fold-in, liked genres for cold
+//! start, similar contents, groups and sandbox profiles, in all six media — read back through the API.
+
+mod common;
+
+use common::{TestApp, User};
+use recofinement::engine::{self, RunOutcome, collaborative, personal};
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
+
+const MEDIA: [(&str, &str); 6] = [
+    ("application", "APPLICATION"),
+    ("book", "BOOK"),
+    ("game", "GAME"),
+    ("movie", "MOVIE"),
+    ("serie", "SERIE"),
+    ("track", "TRACK"),
+];
+
+/// Per medium: six "alpha" contents (one genre) and six "beta" contents (another genre).
+struct Catalogue {
+    alpha: BTreeMap<&'static str, Vec<i64>>,
+    beta: BTreeMap<&'static str, Vec<i64>>,
+    alpha_genre: BTreeMap<&'static str, i64>,
+}
+
+fn catalogue(app: &TestApp) -> Catalogue {
+    let mut out = Catalogue {
+        alpha: BTreeMap::new(),
+        beta: BTreeMap::new(),
+        alpha_genre: BTreeMap::new(),
+    };
+    let words = ["one", "two", "three", "four", "five", "six"];
+    for (medium, content_type) in MEDIA {
+        let ga = app.add_genre(&format!("Alpha {medium}"), content_type);
+        let gb = app.add_genre(&format!("Beta {medium}"), content_type);
+        let make = |prefix: &str, genre: i64| -> Vec<i64> {
+            words
+                .iter()
+                .map(|w| {
+                    let title = format!("{prefix} {w}");
+                    app.add_content(
+                        medium,
+                        json!({"title": title, "name": title, "isbn": format!("{medium}-{title}")}),
+                        &[genre],
+                    )
+                })
+                .collect()
+        };
+        out.alpha.insert(medium, make("Alpha", ga));
+        out.beta.insert(medium, make("Beta", gb));
+        out.alpha_genre.insert(medium, ga);
+    }
+    out
+}
+
+fn consume(app: &TestApp, user: &User, medium: &str, id: i64, rating: i64) {
+    let reply = app.request(
+        "PATCH",
+        &format!("/api/{medium}/{id}/meta"),
+        Some(&user.token),
+        Some(&json!({"rating": rating, "additional_count": 1})),
+    );
+    assert_eq!(reply.status.code, 201, "{}", reply.text);
+}
+
+/// Four alpha fans, four beta fans (everything of their side, in every medium), and the target user,
+/// who consumed alpha 0 and 1 everywhere.
+fn community(app: &TestApp, cat: &Catalogue) -> (User, Vec<User>) {
+    let mut fans = Vec::new();
+    for i in 0..8 {
+        let fan = app.register(&format!("fan{i}@example.com"), &format!("fan{i}"));
+        for (medium, _) in MEDIA {
+            let side = if i < 4 { &cat.alpha } else { &cat.beta };
+            for id in &side[medium] {
+                consume(app, &fan, medium, *id, 5);
+            }
+        }
+        fans.push(fan);
+    }
+    let target = app.register("target@example.com", "target");
+    for (medium, _) in MEDIA {
+        for id in &cat.alpha[medium][..2] {
+            consume(app, &target, medium, *id, 5);
+        }
+    }
+    (target, fans)
+}
+
+/// A user's stored rows: content → (engine, priority, content_type, score).
+fn stored(app: &TestApp, user: &User) -> BTreeMap<i64, (String, i64, String, f64)> {
+    let user_id = app.user_id(&user.uuid);
+    app.db()
+        .prepare("SELECT content_id, engine, engine_priority, content_type, score FROM recommended_content WHERE user_id = ?1")
+        .unwrap()
+        .query_map([user_id], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+/// What `/api/{m}/user` lists, in order: (content id, engine).
+fn listed(app: &TestApp, user: &User, medium: &str) -> Vec<(i64, String)> {
+    let reply = app.get(&format!("/api/{medium}/user"), &user.token);
+    assert_eq!(reply.status.code, 200, "{}", reply.text);
+    reply.json()["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["content_id"].as_i64().unwrap(),
+                c["reco_engine"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn run_everything(app: &TestApp) {
+    let mut conn = app.db();
+    engine::run_all(&mut conn, false).unwrap();
+}
+
+#[test]
+fn every_medium_gets_collaborative_lists_without_consumed_or_reported_contents() {
+    let app = TestApp::new();
+    let cat = catalogue(&app);
+    let (target, _) = community(&app, &cat);
+    // Reported before any list exists: never listed afterwards.
+    let reported = cat.alpha["movie"][2];
+    let reply = app.request(
+        "POST",
+        &format!("/api/movie/{reported}/bad_recommendation"),
+        Some(&target.token),
+        Some(&json!({"year": ["2010"]})),
+    );
+    assert_eq!(reply.status.code, 201, "{}", reply.text);
+    run_everything(&app);
+
+    let rows = stored(&app, &target);
+    for (medium, content_type) in MEDIA {
+        let alpha = &cat.alpha[medium];
+        let list = listed(&app, &target, medium);
+        assert!(!list.is_empty(), "{medium}: no recommendations");
+        let ids: BTreeSet<i64> = list.iter().map(|(id, _)| *id).collect();
+        assert!(
+            !ids.contains(&alpha[0]) && !ids.contains(&alpha[1]),
+            "{medium}: consumed content listed: {list:?}"
+        );
+        // What the alpha fans consumed together comes first, from collaborative filtering.
+        let (first, engine) = &list[0];
+        assert!(alpha.contains(first), "{medium}: {list:?}");
+        assert_eq!(engine, "CollaborativeFiltering", "{medium}");
+        for id in &alpha[3..] {
+            assert!(
+                ids.contains(id),
+                "{medium}: alpha {id} missing from {list:?}"
+            );
+        }
+        for (id, (engine, priority, stored_type, score)) in
+            rows.iter().filter(|(id, _)| ids.contains(id))
+        {
+            assert_eq!(stored_type, content_type, "content_type of {id}");
+            let expected = match engine.as_str() {
+                "CollaborativeFiltering" => 5,
+                "FromProfile" => 4,
+                "FromSimilarContent" => 2,
+                other => panic!("unknown engine {other}"),
+            };
+            assert_eq!(*priority, expected);
+            assert!((0.0..=1.0).contains(score), "{score}");
+        }
+    }
+    assert!(
+        !listed(&app, &target, "movie")
+            .iter()
+            .any(|(id, _)| *id == reported)
+    );
+    assert!(
+        listed(&app, &target, "book")
+            .iter()
+            .any(|(id, _)| *id == cat.alpha["book"][2])
+    );
+
+    // Reporting a listed content removes it at once.
+    let book = cat.alpha["book"][2];
+    let reply = app.request(
+        "POST",
+        &format!("/api/book/{book}/bad_recommendation"),
+        Some(&target.token),
+        Some(&json!({"author": ["Someone"]})),
+    );
+    assert_eq!(reply.status.code, 201, "{}", reply.text);
+    assert!(
+        !listed(&app, &target, "book")
+            .iter()
+            .any(|(id, _)| *id == book)
+    );
+    // ... and no later run brings it back.
+    let mut conn = app.db();
+    personal::run(&mut conn, true).unwrap();
+    assert!(
+        !listed(&app, &target, "book")
+            .iter()
+            .any(|(id, _)| *id == book)
+    );
+}
+
+#[test]
+fn one_rating_is_folded_into_that_users_list_without_retraining() {
+    let app = TestApp::new();
+    let cat = catalogue(&app);
+    let (target, _) = community(&app, &cat);
+    run_everything(&app);
+    let beta = &cat.beta["track"];
+    let before = listed(&app, &target, "track");
+    // (Beta one and two share a title word with the alpha ones: similar, not collaborative.)
+    assert!(
+        !before
+            .iter()
+            .any(|(id, e)| beta.contains(id) && e == "CollaborativeFiltering"),
+        "{before:?}"
+    );
+    let model_before = engine::watermark(&app.db(), collaborative::STAGE).unwrap();
+    let movies_before = listed(&app, &target, "movie");
+
+    consume(&app, &target, "track", beta[0], 5);
+    let mut conn = app.db();
+    let outcome = personal::run(&mut conn, false).unwrap();
+    assert!(matches!(outcome, RunOutcome::Ran { .. }), "{outcome:?}");
+    assert!(
+        matches!(
+            collaborative::run(&mut conn, false).unwrap(),
+            RunOutcome::UpToDate { .. }
+        ),
+        "one rating among hundreds does not retrain the model"
+    );
+    assert_eq!(
+        engine::watermark(&conn, collaborative::STAGE).unwrap(),
+        model_before
+    );
+    let after = listed(&app, &target, "track");
+    let folded: Vec<_> = after
+        .iter()
+        .filter(|(id, e)| beta[1..].contains(id) && e == "CollaborativeFiltering")
+        .collect();
+    assert_eq!(folded.len(), 5, "the other betas join the list: {after:?}");
+    assert!(!after.iter().any(|(id, _)| *id == beta[0]), "just consumed");
+    // Other media did not change.
+    assert_eq!(listed(&app, &target, "movie"), movies_before);
+    // Nothing new: nothing computed.
+    assert!(matches!(
+        personal::run(&mut conn, false).unwrap(),
+        RunOutcome::UpToDate { .. }
+    ));
+}
+
+#[test]
+fn cold_start_uses_liked_genres_right_after_preferences_are_defined() {
+    let app = TestApp::new();
+    let cat = catalogue(&app);
+    community(&app, &cat);
+    run_everything(&app);
+    let newcomer = app.register("new@example.com", "newcomer");
+    let genre = cat.alpha_genre["movie"];
+    let reply = app.request(
+        "PUT",
+        &format!("/api/user/genre/{genre}"),
+        Some(&newcomer.token),
+        None,
+    );
+    assert_eq!(reply.status.code, 201, "{}", reply.text);
+    assert!(listed(&app, &newcomer, "movie").is_empty());
+
+    let reply = app.request(
+        "PUT",
+        "/api/user/preferences_defined",
+        Some(&newcomer.token),
+        None,
+    );
+    assert_eq!(reply.status.code, 201, "{}", reply.text);
+    let movies = listed(&app, &newcomer, "movie");
+    assert_eq!(movies.len(), 6, "{movies:?}");
+    assert!(
+        movies
+            .iter()
+            .all(|(id, e)| cat.alpha["movie"].contains(id) && e == "FromProfile"),
+        "the liked genre's contents: {movies:?}"
+    );
+    // Media without a liked genre start from their most popular contents.
+    let games = listed(&app, &newcomer, "game");
+    assert!(
+        !games.is_empty() && games.iter().all(|(_, e)| e == "FromProfile"),
+        "{games:?}"
+    );
+}
+
+#[test]
+fn liked_contents_bring_their_similar_contents() {
+    let app = TestApp::new();
+    let crime = app.add_genre("Crime", "MOVIE");
+    let comedy = app.add_genre("Comedy", "MOVIE");
+    let heat = app.add_content(
+        "movie",
+        json!({"title": "Heat", "director": "Michael Mann", "actors": "Al Pacino"}),
+        &[crime],
+    );
+    let collateral = app.add_content(
+        "movie",
+        json!({"title": "Collateral", "director": "Michael Mann", "actors": "Tom Cruise"}),
+        &[crime],
+    );
+    for i in 0..10 {
+        app.add_content(
+            "movie",
+            json!({"title": format!("Comedy {i}"), "director": format!("Someone {i}")}),
+            &[comedy],
+        );
+    }
+    let user = app.register("u@example.com", "user0");
+    consume(&app, &user, "movie", heat, 5);
+    run_everything(&app);
+    let list = listed(&app, &user, "movie");
+    assert_eq!(
+        list.first(),
+        Some(&(collateral, "FromSimilarContent".to_owned())),
+        "{list:?}"
+    );
+}
+
+#[test]
+fn groups_get_what_suits_all_their_people_and_nothing_any_of_them_consumed() {
+    let app = TestApp::new();
+    let cat = catalogue(&app);
+    let (target, fans) = community(&app, &cat);
+    // The target owns a group; a beta fan is a member.
+    let reply = app.request(
+        "POST",
+        "/api/group",
+        Some(&target.token),
+        Some(&json!({"name": "MovieNight"})),
+    );
+    assert_eq!(reply.status.code, 201, "{}", reply.text);
+    let group_id = app.count("SELECT max(group_id) FROM \"group\"");
+    let member = &fans[4];
+    app.db()
+        .execute(
+            "INSERT INTO group_members (user_id, group_id) VALUES (?1, ?2)",
+            [app.user_id(&member.uuid), group_id],
+        )
+        .unwrap();
+    run_everything(&app);
+
+    for (medium, _) in MEDIA {
+        for person in [&target, member] {
+            let reply = app.get(&format!("/api/{medium}/groups"), &person.token);
+            assert_eq!(reply.status.code, 200, "{}", reply.text);
+            let ids: Vec<i64> = reply.json()["content"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["content_id"].as_i64().unwrap())
+                .collect();
+            assert!(!ids.is_empty(), "{medium}: empty group list");
+            // The member consumed every beta, the owner alpha 0 and 1.
+            assert!(
+                ids.iter().all(|id| !cat.beta[medium].contains(id)),
+                "{medium}: {ids:?}"
+            );
+            assert!(!ids.contains(&cat.alpha[medium][0]) && !ids.contains(&cat.alpha[medium][1]));
+        }
+    }
+    let rows = app.count(&format!(
+        "SELECT count(*) FROM recommended_content_for_group WHERE group_id = {group_id} AND content_type IS NOT NULL AND engine IS NOT NULL"
+    ));
+    assert!(rows >= 6);
+}
+
+#[test]
+fn a_sandbox_profile_launch_records_its_snapshot_and_results() {
+    let app = TestApp::new();
+    let cat = catalogue(&app);
+    community(&app, &cat);
+    run_everything(&app);
+    let admin = app.register_admin("admin@example.com", "admin");
+    let reply = app.request(
+        "POST",
+        "/api/profile",
+        Some(&admin.token),
+        Some(&json!({"profilename": "Alpha lover"})),
+    );
+    assert_eq!(reply.status.code, 201, "{}", reply.text);
+    let uuid = reply.json()["profile"]["uuid"]
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| {
+            app.db()
+                .query_row("SELECT uuid FROM profile", [], |r| r.get(0))
+                .unwrap()
+        });
+    let first = cat.alpha["serie"][0];
+    let reply = app.request(
+        "PUT",
+        &format!("/api/profile/{uuid}/content/{first}/meta"),
+        Some(&admin.token),
+        Some(
+            &json!({"rating": 5, "last_rating_date": "2021-01-02", "review_see_count": 1,
+        "last_review_see_date": "2021-01-02", "count": 1, "last_count_increment": "2021-01-02"}),
+        ),
+    );
+    assert_eq!(reply.status.code, 201, "{}", reply.text);
+
+    // Only its owner, with access_sandbox.
+    let other = app.register("other@example.com", "other");
+    let reply = app.request(
+        "POST",
+        &format!("/api/profile/{uuid}/recommend"),
+        Some(&other.token),
+        None,
+    );
+    assert_eq!(reply.status.code, 403, "{}", reply.text);
+    let events_before = app.count("SELECT count(*) FROM recommendation_launched_for_profile_event");
+
+    let reply = app.request(
+        "POST",
+        &format!("/api/profile/{uuid}/recommend"),
+        Some(&admin.token),
+        None,
+    );
+    assert_eq!(reply.status.code, 200, "{}", reply.text);
+    let body = reply.json();
+    assert_eq!(body["status"], json!(true));
+    assert_eq!(
+        body["message"],
+        json!("Recommendation complete for this profile!")
+    );
+    let event_id = body["event_id"].as_i64().expect("event_id");
+    assert_eq!(
+        app.count("SELECT count(*) FROM recommendation_launched_for_profile_event"),
+        events_before + 1
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM recommendation_launched_meta WHERE event_id = {event_id}"
+        )),
+        1
+    );
+    let reply = app.get(
+        &format!("/api/profile/{uuid}/history/{event_id}/serie/result"),
+        &admin.token,
+    );
+    assert_eq!(reply.status.code, 200, "{}", reply.text);
+    let results: Vec<(i64, String)> = reply.json()["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["serie"]["content_id"].as_i64().unwrap(),
+                r["engine"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let collaborative: BTreeSet<i64> = results
+        .iter()
+        .filter(|(_, e)| e == "CollaborativeFiltering")
+        .map(|(id, _)| *id)
+        .collect();
+    assert_eq!(
+        collaborative,
+        cat.alpha["serie"][1..].iter().copied().collect(),
+        "{results:?}"
+    );
+    assert!(
+        !results.iter().any(|(id, _)| *id == first),
+        "the profile's own content"
+    );
+    // Every medium has results (cold start where the profile has nothing).
+    for (medium, _) in MEDIA {
+        let reply = app.get(
+            &format!("/api/profile/{uuid}/history/{event_id}/{medium}/result"),
+            &admin.token,
+        );
+        assert!(
+            reply.json()["total"].as_i64().unwrap_or(0) > 0
+                || !reply.json()["content"].as_array().unwrap().is_empty(),
+            "{medium}: {}",
+            reply.text
+        );
+    }
+}
+
+#[test]
+fn stages_keep_their_own_watermarks_across_a_crash_between_them() {
+    let app = TestApp::new();
+    let cat = catalogue(&app);
+    let (target, _) = community(&app, &cat);
+    let mut conn = app.db();
+    // The process dies after the first stage: the later ones have consumed nothing.
+    engine::popularity::run(&mut conn, false).unwrap();
+    let newest = app.count("SELECT last_id FROM event_sequence");
+    assert_eq!(
+        engine::watermark(&conn, engine::popularity::STAGE).unwrap(),
+        newest
+    );
+    assert_eq!(engine::watermark(&conn, personal::STAGE).unwrap(), 0);
+    assert_eq!(app.count("SELECT count(*) FROM recommended_content"), 0);
+    // The next launch: popularity has nothing to do, the others catch up on every event.
+    let outcomes: BTreeMap<&str, RunOutcome> = engine::run_all(&mut conn, false)
+        .unwrap()
+        .into_iter()
+        .collect();
+    assert!(
+        matches!(outcomes["popularity"], RunOutcome::UpToDate { .. }),
+        "{outcomes:?}"
+    );
+    for stage in ["similarity", "collaborative", "recommendations"] {
+        assert!(
+            matches!(outcomes[stage], RunOutcome::Ran { from: 0, .. }),
+            "{stage}: {outcomes:?}"
+        );
+        assert_eq!(engine::watermark(&conn, stage).unwrap(), newest, "{stage}");
+    }
+    let lists = stored(&app, &target);
+    assert!(!lists.is_empty());
+
+    // A fold-in that crashes before its commit leaves lists and watermark as they were; a run that
+    // lost the race to another is dropped.
+    consume(&app, &target, "game", cat.beta["game"][0], 5);
+    let stale = engine::window(&conn, personal::STAGE, false).unwrap();
+    let crashed = engine::commit(&mut conn, personal::STAGE, stale, false, |tx| {
+        tx.execute("DELETE FROM recommended_content", [])?;
+        Err(engine::EngineError::Sqlite(rusqlite::Error::InvalidQuery))
+    });
+    assert!(crashed.is_err());
+    assert_eq!(stored(&app, &target), lists);
+    assert!(matches!(
+        personal::run(&mut conn, false).unwrap(),
+        RunOutcome::Ran { .. }
+    ));
+    let again = engine::commit(&mut conn, personal::STAGE, stale, false, |_| Ok(())).unwrap();
+    assert!(!again, "the watermark moved on");
+    assert!(
+        stored(&app, &target)
+            .keys()
+            .any(|id| cat.beta["game"].contains(id))
+    );
+}
+
+#[test]
+fn the_server_folds_a_rating_in_by_itself() {
+    let app = TestApp::with_engine_interval(1);
+    let cat = catalogue(&app);
+    let (target, _) = community(&app, &cat);
+    run_everything(&app);
+    let beta = cat.beta["book"][0];
+    consume(&app, &target, "book", beta, 5);
+    // The API wakes the engine right after the rating; poll rather than time it (latency is
+    // measured in BENCHMARKS.md).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let list = listed(&app, &target, "book");
+        if list
+            .iter()
+            .any(|(id, _)| cat.beta["book"][1..].contains(id))
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not folded in: {list:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+fn binary(args: &[&str], db: &std::path::Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_recofinement"))
+        .arg("--database")
+        .arg(db)
+        .args(["--bcrypt-cost", "4"])
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+/// A MovieLens-shaped file with planted tastes: each user lives in one of 8 clusters of 40 items and
+/// mostly consumes there, plus a few globally popular items.
+fn planted_ratings(path: &std::path::Path) {
+    let mut state = 7u64;
+    let mut next = move |n: u64| {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) % n
+    };
+    let mut lines = vec!["user_id:token\titem_id:token\trating:float\ttimestamp:float".to_owned()];
+    for user in 0..240u64 {
+        let cluster = user % 8;
+        let mut seen = BTreeSet::new();
+        for t in 0..30u64 {
+            let item = if next(10) < 8 {
+                cluster * 40 + next(40)
+            } else {
+                320 + next(10)
+            };
+            if seen.insert(item) {
+                lines.push(format!(
+                    "{user}\t{item}\t{}\t{}",
+                    3 + next(3),
+                    1_000_000 + user * 100 + t
+                ));
+            }
+        }
+    }
+    std::fs::write(path, lines.join("\n")).unwrap();
+}
+
+#[test]
+fn evaluate_scores_the_engines_against_the_baselines() {
+    let dir = tempfile::tempdir().unwrap();
+    let ratings = dir.path().join("ratings.tsv");
+    planted_ratings(&ratings);
+    let db = dir.path().join("unused.db");
+    let out = binary(&["evaluate", ratings.to_str().unwrap(), "--json"], &db);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let by_engine: BTreeMap<String, &serde_json::Value> = rows
+        .iter()
+        .map(|r| (r["engine"].as_str().unwrap().to_owned(), r))
+        .collect();
+    assert_eq!(
+        by_engine.keys().cloned().collect::<Vec<_>>(),
+        ["CollaborativeFiltering", "most-popular", "reference-als"]
+    );
+    for row in &rows {
+        let keys: BTreeSet<&str> = row
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "coverage",
+                "engine",
+                "ndcg@10",
+                "precision@10",
+                "recall@10",
+                "seconds"
+            ]
+            .into_iter()
+            .collect()
+        );
+        for key in ["precision@10", "recall@10", "ndcg@10", "coverage"] {
+            assert!((0.0..=1.0).contains(&row[key].as_f64().unwrap()), "{row}");
+        }
+    }
+    let ndcg = |engine: &str| by_engine[engine]["ndcg@10"].as_f64().unwrap();
+    assert!(
+        ndcg("CollaborativeFiltering") >= 1.3 * ndcg("most-popular"),
+        "{rows:?}"
+    );
+    assert!(
+        ndcg("CollaborativeFiltering") >= ndcg("reference-als"),
+        "{rows:?}"
+    );
+
+    // A seeded database, one medium, as a table.
+    assert!(
+        binary(
+            &[
+                "seed",
+                "--contents",
+                "400",
+                "--users",
+                "40",
+                "--interactions",
+                "2000"
+            ],
+            &db
+        )
+        .status
+        .success()
+    );
+    assert!(binary(&["recommend"], &db).status.success());
+    let out = binary(&["evaluate", "--medium", "book"], &db);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = String::from_utf8_lossy(&out.stdout);
+    for engine in [
+        "CollaborativeFiltering",
+        "FromSimilarContent",
+        "FromProfile",
+        "most-popular",
+        "reference-als",
+    ] {
+        assert!(table.contains(engine), "{table}");
+    }
+    let out = binary(&["evaluate", "--medium", "vinyl"], &db);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown medium"));
+}
