@@ -430,8 +430,22 @@ fn backup(settings: &Settings, args: &BackupArgs) -> Result<(), String> {
 fn recommend(settings: &Settings, full: bool) -> Result<(), String> {
     let mut conn = existing(settings)?;
     let started = std::time::Instant::now();
-    for (stage, outcome) in crate::engine::run_all(&mut conn, full).map_err(|e| e.to_string())? {
-        println!("{stage}: {outcome:?}");
+    let spinner = indicatif::ProgressBar::new_spinner();
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    spinner.set_message(crate::engine::STAGES[0]);
+    let mut timings = Vec::new();
+    let outcomes = crate::engine::run_all_reporting(&mut conn, full, |stage, seconds| {
+        timings.push(seconds);
+        let next = crate::engine::STAGES
+            .iter()
+            .skip_while(|s| **s != stage)
+            .nth(1);
+        spinner.set_message(next.copied().unwrap_or("done"));
+    })
+    .map_err(|e| e.to_string())?;
+    spinner.finish_and_clear();
+    for ((stage, outcome), seconds) in outcomes.iter().zip(timings) {
+        println!("{stage}: {outcome:?} in {seconds:.1} s");
     }
     println!("done in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())

@@ -80,6 +80,7 @@ pub fn commit<F>(
 where
     F: FnOnce(&Transaction<'_>) -> Result<(), EngineError>,
 {
+    let started = std::time::Instant::now();
     let tx = db::write_transaction(conn)?;
     let current = watermark(&tx, stage)?;
     let still_ours = if full {
@@ -97,7 +98,55 @@ where
         rusqlite::params![stage, window.to, crate::util::time::now_text()],
     )?;
     tx.commit()?;
+    let seconds = started.elapsed().as_secs_f64();
+    if seconds >= 1.0 {
+        tracing::info!(stage, seconds, "engine outputs written");
+    }
     Ok(true)
+}
+
+/// Runs `work` with foreign-key enforcement off on this connection, then turns it back on.
+///
+/// For a full rebuild's bulk writes only: they write ids the run itself read from the database, and the
+/// writer removes, in the same transaction, the rows of contents deleted since its snapshot
+/// (`deleted_since`). Checking two keys per row would cost more than computing the rows.
+pub fn without_foreign_keys<T>(
+    conn: &mut Connection,
+    work: impl FnOnce(&mut Connection) -> Result<T, EngineError>,
+) -> Result<T, EngineError> {
+    conn.execute_batch("PRAGMA foreign_keys = OFF")?;
+    let result = work(conn);
+    conn.execute_batch("PRAGMA foreign_keys = ON")?;
+    result
+}
+
+/// Contents deleted by events after `after`.
+pub fn deleted_since(conn: &Connection, after: i64) -> rusqlite::Result<Vec<i64>> {
+    conn.prepare_cached("SELECT object_id FROM deletion_event WHERE id > ?1")?
+        .query_map([after], |r| r.get(0))?
+        .collect()
+}
+
+/// The stages in dependency order: lists read the scores, neighbours and model of the earlier ones.
+pub const STAGES: [&str; 4] = [
+    popularity::STAGE,
+    similarity::STAGE,
+    collaborative::STAGE,
+    personal::STAGE,
+];
+
+/// Runs one stage by name.
+pub fn run_stage(
+    conn: &mut Connection,
+    stage: &str,
+    full: bool,
+) -> Result<RunOutcome, EngineError> {
+    match stage {
+        popularity::STAGE => popularity::run(conn, full),
+        similarity::STAGE => similarity::run(conn, full),
+        collaborative::STAGE => collaborative::run(conn, full),
+        _ => personal::run(conn, full),
+    }
 }
 
 /// Runs every stage once (in dependency order). `full` ignores the watermarks and recomputes all.
@@ -105,12 +154,29 @@ pub fn run_all(
     conn: &mut Connection,
     full: bool,
 ) -> Result<Vec<(&'static str, RunOutcome)>, EngineError> {
-    Ok(vec![
-        (popularity::STAGE, popularity::run(conn, full)?),
-        (similarity::STAGE, similarity::run(conn, full)?),
-        (collaborative::STAGE, collaborative::run(conn, full)?),
-        (personal::STAGE, personal::run(conn, full)?),
-    ])
+    run_all_reporting(conn, full, |_, _| {})
+}
+
+/// `run_all`, telling `report` each stage's outcome and seconds as it finishes.
+pub fn run_all_reporting(
+    conn: &mut Connection,
+    full: bool,
+    mut report: impl FnMut(&'static str, f64),
+) -> Result<Vec<(&'static str, RunOutcome)>, EngineError> {
+    tune(conn)?;
+    let mut out = Vec::new();
+    for stage in STAGES {
+        let started = std::time::Instant::now();
+        out.push((stage, run_stage(conn, stage, full)?));
+        report(stage, started.elapsed().as_secs_f64());
+    }
+    Ok(out)
+}
+
+/// Settings of the engine's own connections: its writes touch many pages of few tables, and a page
+/// cache far above SQLite's 2 MB default keeps a rebuild from spilling and rewriting the same pages.
+pub fn tune(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch("PRAGMA cache_size = -131072;")
 }
 
 /// Whether one of `stages` has events to consume.
@@ -145,6 +211,7 @@ where
     let path = path.to_owned();
     let outcome = rocket::tokio::task::spawn_blocking(move || -> Result<(), String> {
         let mut conn = db::open_connection(&path).map_err(|e| e.to_string())?;
+        tune(&conn).map_err(|e| e.to_string())?;
         work(&mut conn).map_err(|e| e.to_string())
     })
     .await;

@@ -74,7 +74,8 @@ impl Engine {
 pub struct Person {
     /// Per medium (index in `MEDIA`): (content id, interaction).
     pub interactions: Vec<Vec<(i64, Interaction)>>,
-    pub liked_genres: HashSet<i64>,
+    /// Per medium: the liked genres of that medium.
+    pub liked_genres: Vec<HashSet<i64>>,
     pub reported: HashSet<i64>,
 }
 
@@ -82,7 +83,8 @@ impl Person {
     fn empty() -> Person {
         Person {
             interactions: vec![Vec::new(); MEDIA.len()],
-            ..Person::default()
+            liked_genres: vec![HashSet::new(); MEDIA.len()],
+            reported: HashSet::new(),
         }
     }
 }
@@ -225,31 +227,48 @@ impl Sources {
         self.similar[medium] = Lists::lazy(Model::Similar);
     }
 
-    fn pool(&mut self, conn: &Connection, medium: usize) -> rusqlite::Result<&[Popular]> {
-        if self.pools[medium].is_none() {
-            let mut pool: Vec<Popular> = conn
-                .prepare_cached(
-                    "SELECT content_id, coalesce(popularity_score, 0) FROM content WHERE content_type = ?1
-                     ORDER BY popularity_score DESC, content_id LIMIT ?2",
-                )?
-                .query_map(params![MEDIA[medium].table.content_type, POOL as i64], |r| {
-                    Ok(Popular {
-                        content_id: r.get(0)?,
-                        popularity: r.get::<_, f64>(1)? as f32,
-                        genres: Vec::new(),
-                    })
-                })?
-                .collect::<Result<_, _>>()?;
-            let mut genres =
-                conn.prepare_cached("SELECT genre_id FROM content_genres WHERE content_id = ?1")?;
-            for popular in pool.iter_mut() {
-                popular.genres = genres
-                    .query_map([popular.content_id], |r| r.get(0))?
-                    .collect::<Result<_, _>>()?;
-            }
-            self.pools[medium] = Some(pool);
+    fn load_pool(&mut self, conn: &Connection, medium: usize) -> rusqlite::Result<()> {
+        if self.pools[medium].is_some() {
+            return Ok(());
         }
-        Ok(self.pools[medium].as_deref().unwrap_or(&[]))
+        let pool: Vec<Popular> = conn
+            .prepare_cached(
+                "SELECT p.content_id, p.score, group_concat(cg.genre_id)
+                 FROM (SELECT content_id, coalesce(popularity_score, 0) AS score FROM content WHERE content_type = ?1
+                       ORDER BY popularity_score DESC, content_id LIMIT ?2) p
+                 LEFT JOIN content_genres cg ON cg.content_id = p.content_id
+                 GROUP BY p.content_id ORDER BY p.score DESC, p.content_id",
+            )?
+            .query_map(params![MEDIA[medium].table.content_type, POOL as i64], |r| {
+                let genres: Option<String> = r.get(2)?;
+                Ok(Popular {
+                    content_id: r.get(0)?,
+                    popularity: r.get::<_, f64>(1)? as f32,
+                    genres: genres
+                        .unwrap_or_default()
+                        .split(',')
+                        .filter_map(|g| g.parse().ok())
+                        .collect(),
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        self.pools[medium] = Some(pool);
+        Ok(())
+    }
+
+    /// Reads what `person`'s lists in `medium` need (nothing when preloaded).
+    fn load_for(
+        &mut self,
+        conn: &Connection,
+        person: &Person,
+        medium: usize,
+    ) -> rusqlite::Result<()> {
+        let (history, liked) = inputs(person, medium);
+        let ids: Vec<i64> = history.iter().map(|(id, _)| *id).collect();
+        self.collaborative[medium].load(conn, &ids)?;
+        let ids: Vec<i64> = liked.iter().map(|(id, _)| *id).collect();
+        self.similar[medium].load(conn, &ids)?;
+        self.load_pool(conn, medium)
     }
 }
 
@@ -277,12 +296,43 @@ pub fn lists(
     Ok(picks)
 }
 
+/// A person's strongest interactions in a medium, and the liked ones among them.
+fn inputs(person: &Person, medium: usize) -> (Vec<(i64, f32)>, Vec<(i64, f32)>) {
+    let interactions = person
+        .interactions
+        .get(medium)
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    let mut strongest: Vec<(i64, f32, bool)> = interactions
+        .iter()
+        .map(|(id, i)| (*id, i.strength(), i.liked()))
+        .filter(|(_, s, _)| *s > 0.0)
+        .collect();
+    if strongest.len() > HISTORY_CAP {
+        strongest.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        strongest.truncate(HISTORY_CAP);
+    }
+    let liked = strongest
+        .iter()
+        .filter(|(_, _, liked)| *liked)
+        .map(|(id, s, _)| (*id, *s))
+        .collect();
+    let history = strongest.into_iter().map(|(id, s, _)| (id, s)).collect();
+    (history, liked)
+}
+
 fn medium_lists(
     conn: &Connection,
     sources: &mut Sources,
     person: &Person,
     medium: usize,
 ) -> rusqlite::Result<Vec<Pick>> {
+    sources.load_for(conn, person, medium)?;
+    Ok(compute(sources, person, medium))
+}
+
+/// A person's merged list in one medium, from loaded sources.
+fn compute(sources: &Sources, person: &Person, medium: usize) -> Vec<Pick> {
     let interactions = person
         .interactions
         .get(medium)
@@ -295,57 +345,40 @@ fn medium_lists(
             .filter(|(_, i)| i.consumed())
             .map(|(id, _)| *id),
     );
-    let mut history: Vec<(i64, f32)> = interactions
-        .iter()
-        .map(|(id, i)| (*id, i.strength()))
-        .filter(|(_, s)| *s > 0.0)
-        .collect();
-    let history = best(history.as_mut_slice(), HISTORY_CAP);
-    let liked: Vec<(i64, f32)> = interactions
-        .iter()
-        .filter(|(id, i)| i.liked() && history.iter().any(|(h, _)| h == id))
-        .map(|(id, i)| (*id, i.strength()))
-        .collect();
-
+    let (history, liked) = inputs(person, medium);
     let mut found: Vec<(Engine, Vec<(i64, f32)>)> = Vec::new();
-    let ids: Vec<i64> = history.iter().map(|(id, _)| *id).collect();
-    sources.collaborative[medium].load(conn, &ids)?;
     let model = &sources.collaborative[medium];
     found.push((
         Engine::CollaborativeFiltering,
         ranked(fold_in(&history, |id| model.get(id)), &excluded),
     ));
-    let liked_ids: Vec<i64> = liked.iter().map(|(id, _)| *id).collect();
-    sources.similar[medium].load(conn, &liked_ids)?;
     let similar = &sources.similar[medium];
     found.push((
         Engine::FromSimilarContent,
         ranked(fold_in(&liked, |id| similar.get(id)), &excluded),
     ));
-    let liked_genres = &person.liked_genres;
+    let empty = HashSet::new();
+    let liked_genres = person.liked_genres.get(medium).unwrap_or(&empty);
     let mut from_genres: HashMap<i64, f32> = HashMap::new();
-    let needs_pool = !liked_genres.is_empty() || found.iter().all(|(_, l)| l.is_empty());
-    if needs_pool {
-        let pool = sources.pool(conn, medium)?;
-        for popular in pool {
-            let matched = popular
-                .genres
-                .iter()
-                .filter(|g| liked_genres.contains(g))
-                .count();
-            if matched > 0 {
-                // A content in several liked genres fits the profile better.
-                from_genres.insert(
-                    popular.content_id,
-                    (popular.popularity + 1e-3) * (1.0 + 0.25 * (matched - 1) as f32),
-                );
-            }
+    let pool = sources.pools[medium].as_deref().unwrap_or(&[]);
+    for popular in pool {
+        let matched = popular
+            .genres
+            .iter()
+            .filter(|g| liked_genres.contains(g))
+            .count();
+        if matched > 0 {
+            // A content in several liked genres fits the profile better.
+            from_genres.insert(
+                popular.content_id,
+                (popular.popularity + 1e-3) * (1.0 + 0.25 * (matched - 1) as f32),
+            );
         }
-        if from_genres.is_empty() && found.iter().all(|(_, l)| l.is_empty()) {
-            // Cold start without liked genres in this medium: its most popular contents.
-            for popular in pool {
-                from_genres.insert(popular.content_id, popular.popularity + 1e-3);
-            }
+    }
+    if from_genres.is_empty() && found.iter().all(|(_, l)| l.is_empty()) {
+        // Cold start without liked genres in this medium: its most popular contents.
+        for popular in pool {
+            from_genres.insert(popular.content_id, popular.popularity + 1e-3);
         }
     }
     found.push((Engine::FromProfile, ranked(from_genres, &excluded)));
@@ -373,7 +406,7 @@ fn medium_lists(
             .total_cmp(&a.score)
             .then(a.content_id.cmp(&b.content_id))
     });
-    Ok(picks)
+    picks
 }
 
 fn round(score: f64) -> f64 {
@@ -392,6 +425,23 @@ fn medium_index(content_type: Option<String>) -> Option<usize> {
     content_type.and_then(|t| MEDIA.iter().position(|m| m.table.content_type == t))
 }
 
+/// Files the liked genres that `sql` lists (genre id, content type) under their medium.
+fn liked_genres(
+    conn: &Connection,
+    sql: &str,
+    key: i64,
+    person: &mut Person,
+) -> rusqlite::Result<()> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query([key])?;
+    while let Some(row) = rows.next()? {
+        if let Some(medium) = medium_index(row.get(1)?) {
+            person.liked_genres[medium].insert(row.get(0)?);
+        }
+    }
+    Ok(())
+}
+
 /// A user's current inputs.
 pub fn user(conn: &Connection, user_id: i64) -> rusqlite::Result<Person> {
     let mut person = Person::empty();
@@ -405,10 +455,12 @@ pub fn user(conn: &Connection, user_id: i64) -> rusqlite::Result<Person> {
             person.interactions[medium].push((row.get(0)?, interaction(row, 2)?));
         }
     }
-    person.liked_genres = conn
-        .prepare_cached("SELECT genre_id FROM liked_genres WHERE user_id = ?1")?
-        .query_map([user_id], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
+    liked_genres(
+        conn,
+        "SELECT l.genre_id, g.content_type FROM liked_genres l JOIN genre g ON g.genre_id = l.genre_id WHERE l.user_id = ?1",
+        user_id,
+        &mut person,
+    )?;
     person.reported = conn
         .prepare_cached(
             "SELECT DISTINCT content_id FROM bad_recommendation_content WHERE user_id = ?1",
@@ -431,32 +483,19 @@ pub fn launch(conn: &Connection, event_id: i64) -> rusqlite::Result<Person> {
             person.interactions[medium].push((row.get(0)?, interaction(row, 2)?));
         }
     }
-    person.liked_genres = conn
-        .prepare_cached(
-            "SELECT genre_id FROM recommendation_launched_liked_genre WHERE event_id = ?1",
-        )?
-        .query_map([event_id], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
+    liked_genres(
+        conn,
+        "SELECT genre_id, content_type FROM recommendation_launched_liked_genre WHERE event_id = ?1",
+        event_id,
+        &mut person,
+    )?;
     Ok(person)
 }
 
 /// Replaces a user's stored lists (in the caller's write transaction).
-fn store_user(
-    tx: &Transaction<'_>,
-    user_id: i64,
-    picks: &[Pick],
-    only_medium: Option<usize>,
-) -> rusqlite::Result<()> {
-    match only_medium {
-        Some(medium) => tx
-            .prepare_cached(
-                "DELETE FROM recommended_content WHERE user_id = ?1 AND content_type = ?2",
-            )?
-            .execute(params![user_id, MEDIA[medium].table.content_type])?,
-        None => tx
-            .prepare_cached("DELETE FROM recommended_content WHERE user_id = ?1")?
-            .execute([user_id])?,
-    };
+fn store_user(tx: &Transaction<'_>, user_id: i64, picks: &[Pick]) -> rusqlite::Result<()> {
+    tx.prepare_cached("DELETE FROM recommended_content WHERE user_id = ?1")?
+        .execute([user_id])?;
     // The user or a content may have been deleted since the lists were computed.
     let mut insert = tx.prepare_cached(
         "INSERT INTO recommended_content (user_id, content_id, score, engine, engine_priority, content_type)
@@ -476,6 +515,56 @@ fn store_user(
     Ok(())
 }
 
+/// Writes a full run's chunk of users' lists in one medium, with foreign keys off (see
+/// `super::without_foreign_keys`): users gone meanwhile are skipped, rows of contents deleted since the
+/// snapshot removed, and users who wrote interactions since keep the fresher lists an incremental run
+/// wrote for them. Returns the rows written.
+fn store_chunk(
+    tx: &Transaction<'_>,
+    users: &[i64],
+    picks: &[Vec<Pick>],
+    medium: usize,
+    snapshot: i64,
+) -> rusqlite::Result<usize> {
+    let fresher = authors(tx, snapshot, i64::MAX)?;
+    let mut exists =
+        tx.prepare_cached(r#"SELECT EXISTS (SELECT 1 FROM "user" WHERE user_id = ?1)"#)?;
+    let mut clear = tx.prepare_cached(
+        "DELETE FROM recommended_content WHERE user_id = ?1 AND content_type = ?2",
+    )?;
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO recommended_content (user_id, content_id, score, engine, engine_priority, content_type)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    let content_type = MEDIA[medium].table.content_type;
+    let mut written = 0;
+    for (user_id, picks) in users.iter().zip(picks) {
+        if fresher.contains(user_id) || !exists.query_row([user_id], |r| r.get::<_, bool>(0))? {
+            continue;
+        }
+        clear.execute(params![user_id, content_type])?;
+        let mut sorted: Vec<&Pick> = picks.iter().collect();
+        sorted.sort_by_key(|p| p.content_id);
+        for pick in sorted {
+            insert.execute(params![
+                user_id,
+                pick.content_id,
+                pick.score,
+                pick.engine.name(),
+                pick.engine.priority(),
+                content_type
+            ])?;
+            written += 1;
+        }
+    }
+    let mut orphaned =
+        tx.prepare_cached("DELETE FROM recommended_content WHERE content_id = ?1")?;
+    for id in super::deleted_since(tx, snapshot)? {
+        orphaned.execute([id])?;
+    }
+    Ok(written)
+}
+
 /// Recomputes one user's lists and their groups' now (after `PUT /api/user/preferences_defined`).
 pub fn refresh_user(conn: &mut Connection, user_id: i64) -> Result<usize, EngineError> {
     let picks = {
@@ -486,7 +575,7 @@ pub fn refresh_user(conn: &mut Connection, user_id: i64) -> Result<usize, Engine
         picks
     };
     let tx = crate::db::write_transaction(conn)?;
-    store_user(&tx, user_id, &picks, None)?;
+    store_user(&tx, user_id, &picks)?;
     let groups = groups_of(&tx, &[user_id])?;
     refresh_groups(&tx, &groups)?;
     tx.commit()?;
@@ -653,7 +742,7 @@ fn run_incremental(conn: &mut Connection, w: Window) -> Result<RunOutcome, Engin
     let updated = picks.iter().map(Vec::len).sum();
     let committed = commit(conn, STAGE, w, false, |tx| {
         for (user_id, picks) in users.iter().zip(&picks) {
-            store_user(tx, *user_id, picks, None)?;
+            store_user(tx, *user_id, picks)?;
         }
         refresh_groups(tx, &groups_of(tx, &users)?)?;
         Ok(())
@@ -669,17 +758,64 @@ fn run_incremental(conn: &mut Connection, w: Window) -> Result<RunOutcome, Engin
     })
 }
 
+/// One interaction, compact, for a full run: ten million of them take about 120 MB.
+#[derive(Debug, Clone, Copy)]
+struct Kept {
+    content: u32,
+    medium: u8,
+    rating: i8,
+    views: u16,
+    count: u16,
+}
+
+/// A user's inputs, compact.
+#[derive(Debug, Default)]
+struct KeptPerson {
+    interactions: Vec<Kept>,
+    /// (medium, genre)
+    liked_genres: Vec<(u8, i64)>,
+    reported: Vec<i64>,
+}
+
+impl KeptPerson {
+    /// The `Person` of one medium.
+    fn person(&self, medium: usize) -> Person {
+        let mut person = Person::empty();
+        person.interactions[medium] = self
+            .interactions
+            .iter()
+            .filter(|k| usize::from(k.medium) == medium)
+            .map(|k| {
+                let interaction = Interaction {
+                    rating: (k.rating != 0).then_some(i64::from(k.rating)),
+                    views: i64::from(k.views),
+                    count: i64::from(k.count),
+                };
+                (i64::from(k.content), interaction)
+            })
+            .collect();
+        person.liked_genres[medium] = self
+            .liked_genres
+            .iter()
+            .filter(|(m, _)| usize::from(*m) == medium)
+            .map(|(_, g)| *g)
+            .collect();
+        person.reported = self.reported.iter().copied().collect();
+        person
+    }
+}
+
 /// Every user's interactions, compact, read in one pass (by user, as the table is keyed).
-fn everyone(conn: &Connection) -> rusqlite::Result<(Vec<i64>, Vec<Person>)> {
+fn everyone(conn: &Connection) -> rusqlite::Result<(Vec<i64>, Vec<KeptPerson>)> {
     let media = collaborative::media_of_contents(conn)?;
     let ids: Vec<i64> = conn
         .prepare(r#"SELECT user_id FROM "user" ORDER BY user_id"#)?
         .query_map([], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     let index: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-    let mut people: Vec<Person> = ids.iter().map(|_| Person::empty()).collect();
+    let mut people: Vec<KeptPerson> = ids.iter().map(|_| KeptPerson::default()).collect();
     let mut stmt = conn.prepare(
-        "SELECT user_id, content_id, rating, review_see_count, count FROM meta_user_content",
+        "SELECT user_id, content_id, rating, coalesce(review_see_count, 0), coalesce(count, 0) FROM meta_user_content",
     )?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
@@ -687,25 +823,37 @@ fn everyone(conn: &Connection) -> rusqlite::Result<(Vec<i64>, Vec<Person>)> {
         let medium = usize::try_from(content_id)
             .ok()
             .and_then(|i| media.get(i).copied().flatten());
-        if let (Some(person), Some(medium)) = (index.get(&row.get(0)?), medium) {
-            people[*person].interactions[medium as usize].push((content_id, interaction(row, 2)?));
+        let (Some(person), Some(medium), Ok(content)) =
+            (index.get(&row.get(0)?), medium, u32::try_from(content_id))
+        else {
+            continue;
+        };
+        let rating: Option<i64> = row.get(2)?;
+        let small = |n: i64| u16::try_from(n.max(0)).unwrap_or(u16::MAX);
+        people[*person].interactions.push(Kept {
+            content,
+            medium,
+            rating: rating.map_or(0, |r| r.clamp(0, 5) as i8),
+            views: small(row.get(3)?),
+            count: small(row.get(4)?),
+        });
+    }
+    let mut stmt = conn.prepare(
+        "SELECT l.user_id, l.genre_id, g.content_type FROM liked_genres l JOIN genre g ON g.genre_id = l.genre_id",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        if let (Some(person), Some(medium)) = (index.get(&row.get(0)?), medium_index(row.get(2)?)) {
+            people[*person]
+                .liked_genres
+                .push((medium as u8, row.get(1)?));
         }
     }
-    for (table, column) in [
-        ("liked_genres", "genre_id"),
-        ("bad_recommendation_content", "content_id"),
-    ] {
-        let mut stmt = conn.prepare(&format!("SELECT user_id, {column} FROM {table}"))?;
-        let mut rows = stmt.query([])?;
-        while let Some(row) = rows.next()? {
-            if let Some(person) = index.get(&row.get(0)?) {
-                let value: i64 = row.get(1)?;
-                if table == "liked_genres" {
-                    people[*person].liked_genres.insert(value);
-                } else {
-                    people[*person].reported.insert(value);
-                }
-            }
+    let mut stmt = conn.prepare("SELECT user_id, content_id FROM bad_recommendation_content")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        if let Some(person) = index.get(&row.get(0)?) {
+            people[*person].reported.push(row.get(1)?);
         }
     }
     Ok((ids, people))
@@ -727,25 +875,31 @@ fn run_full(conn: &mut Connection, w: Window) -> Result<RunOutcome, EngineError>
         {
             let tx = conn.transaction()?;
             sources.preload_medium(&tx, medium)?;
+            sources.load_pool(&tx, medium)?;
             tx.commit()?;
         }
         for (chunk_ids, chunk) in ids.chunks(CHUNK).zip(people.chunks(CHUNK)) {
-            let mut picks = Vec::with_capacity(chunk.len());
-            {
-                let tx = conn.transaction()?;
-                for person in chunk {
-                    picks.push(medium_lists(&tx, &mut sources, person, medium)?);
-                }
-                tx.commit()?;
-            }
+            // The models are in memory: both cores compute, halves of the chunk each.
+            let picks: Vec<Vec<Pick>> = std::thread::scope(|scope| {
+                let sources = &sources;
+                let half = chunk.len().div_ceil(2).max(1);
+                let workers: Vec<_> = chunk
+                    .chunks(half)
+                    .map(|part| {
+                        scope.spawn(move || {
+                            part.iter()
+                                .map(|person| compute(sources, &person.person(medium), medium))
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                workers
+                    .into_iter()
+                    .flat_map(|w| w.join().unwrap_or_default())
+                    .collect()
+            });
             let tx = crate::db::write_transaction(conn)?;
-            let fresher = authors(&tx, w.to, i64::MAX)?;
-            for (user_id, picks) in chunk_ids.iter().zip(&picks) {
-                if !fresher.contains(user_id) {
-                    store_user(&tx, *user_id, picks, Some(medium))?;
-                    updated += picks.len();
-                }
-            }
+            updated += store_chunk(&tx, chunk_ids, &picks, medium, w.to)?;
             tx.commit()?;
         }
         sources.release_medium(medium);
@@ -789,7 +943,7 @@ pub fn run(conn: &mut Connection, full: bool) -> Result<RunOutcome, EngineError>
         (w, model != seen)
     };
     if full || w.from == 0 || model_changed {
-        run_full(conn, Window { from: 0, to: w.to })
+        super::without_foreign_keys(conn, |conn| run_full(conn, Window { from: 0, to: w.to }))
     } else {
         run_incremental(conn, w)
     }

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 pub const STAGE: &str = "similarity";
 /// Neighbours kept per content.
-pub const NEIGHBOURS: usize = 20;
+pub const NEIGHBOURS: usize = 10;
 /// Postings read per token when looking for candidates (beyond, an even sample).
 const POSTINGS_READ: usize = 256;
 /// Candidates scored exactly per content.
@@ -170,20 +170,48 @@ fn dot(a: &[(u32, f32)], b: &[(u32, f32)]) -> f32 {
     sum
 }
 
+/// Per-thread scratch space: a dense accumulator over the medium's items and the items it touched
+/// (an array beats a hash map by several times on the hot loop of a full rebuild).
+struct Scratch {
+    partial: Vec<f32>,
+    touched: Vec<u32>,
+}
+
+impl Scratch {
+    fn new(items: usize) -> Scratch {
+        Scratch {
+            partial: vec![0.0; items],
+            touched: Vec::new(),
+        }
+    }
+}
+
 /// The nearest neighbours of one item: (item, similarity), best first.
-fn neighbours(space: &Space, item: usize, scratch: &mut HashMap<u32, f32>) -> Vec<(usize, f32)> {
-    scratch.clear();
+fn neighbours(space: &Space, item: usize, scratch: &mut Scratch) -> Vec<(usize, f32)> {
     let vector = &space.vectors[item];
     for (token, weight) in vector {
         let posting = &space.postings[*token as usize];
         let step = (posting.len() / POSTINGS_READ).max(1);
         for &other in posting.iter().step_by(step).take(POSTINGS_READ) {
             if other as usize != item {
-                *scratch.entry(other).or_default() += weight;
+                let slot = &mut scratch.partial[other as usize];
+                if *slot == 0.0 {
+                    scratch.touched.push(other);
+                }
+                *slot += weight;
             }
         }
     }
-    let mut candidates: Vec<(u32, f32)> = scratch.iter().map(|(k, v)| (*k, *v)).collect();
+    let mut candidates: Vec<(u32, f32)> = scratch
+        .touched
+        .drain(..)
+        .map(|other| {
+            let slot = &mut scratch.partial[other as usize];
+            let partial = *slot;
+            *slot = 0.0;
+            (other, partial)
+        })
+        .collect();
     if candidates.len() > CANDIDATES {
         candidates
             .select_nth_unstable_by(CANDIDATES, |a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -260,7 +288,7 @@ fn compute(
                 .map(|start| {
                     let space = &space;
                     scope.spawn(move || {
-                        let mut scratch = HashMap::new();
+                        let mut scratch = Scratch::new(space.ids.len());
                         let mut pairs = Vec::new();
                         for item in start..(start + chunk).min(space.ids.len()) {
                             for (other, score) in neighbours(space, item, &mut scratch) {
@@ -283,7 +311,7 @@ fn compute(
             replaced,
         });
     };
-    let mut scratch = HashMap::new();
+    let mut scratch = Scratch::new(space.ids.len());
     let mut pairs = Vec::new();
     let mut replaced: Vec<u32> = Vec::new();
     let mut current: BTreeMap<u32, Vec<(u32, f32)>> = BTreeMap::new();
@@ -348,32 +376,53 @@ pub fn run(conn: &mut Connection, full: bool) -> Result<RunOutcome, EngineError>
     };
     let updated: usize = work.iter().map(|(_, out)| out.pairs.len()).sum();
     let nothing = work.is_empty();
-    let committed = commit(conn, STAGE, w, full, |tx| {
-        if full {
-            // Every medium is rebuilt: SQLite empties a whole table without visiting its rows.
-            tx.execute("DELETE FROM similars_content", [])?;
-        }
-        for (medium, out) in &work {
-            let content_type = medium.table.content_type;
-            if !full {
-                // Only the changed contents' lists and the lists they entered are replaced.
-                let mut clear =
-                    tx.prepare_cached("DELETE FROM similars_content WHERE content_id0 = ?1")?;
-                for item in &out.replaced {
-                    clear.execute([out.ids[*item as usize]])?;
+    let write = |conn: &mut Connection| {
+        commit(conn, STAGE, w, full, |tx| {
+            if full {
+                // Every medium is rebuilt: SQLite empties a whole table without visiting its rows,
+                // and building the reverse index once, sorted, beats updating it row by row.
+                tx.execute("DELETE FROM similars_content", [])?;
+                tx.execute("DROP INDEX IF EXISTS similars_content_content_id1_idx", [])?;
+            }
+            for (medium, out) in &work {
+                let content_type = medium.table.content_type;
+                if !full {
+                    // Only the changed contents' lists and the lists they entered are replaced.
+                    let mut clear =
+                        tx.prepare_cached("DELETE FROM similars_content WHERE content_id0 = ?1")?;
+                    for item in &out.replaced {
+                        clear.execute([out.ids[*item as usize]])?;
+                    }
+                }
+                let mut insert = tx.prepare_cached(
+                    "INSERT OR REPLACE INTO similars_content (content_id0, content_id1, similarity, content_type0, content_type1)
+                     VALUES (?1, ?2, ?3, ?4, ?4)",
+                )?;
+                for (a, b, score) in &out.pairs {
+                    let (a, b) = (out.ids[*a as usize], out.ids[*b as usize]);
+                    insert.execute(rusqlite::params![a, b, f64::from(*score), content_type])?;
                 }
             }
-            let mut insert = tx.prepare_cached(
-                "INSERT OR REPLACE INTO similars_content (content_id0, content_id1, similarity, content_type0, content_type1)
-                 VALUES (?1, ?2, ?3, ?4, ?4)",
-            )?;
-            for (a, b, score) in &out.pairs {
-                let (a, b) = (out.ids[*a as usize], out.ids[*b as usize]);
-                insert.execute(rusqlite::params![a, b, f64::from(*score), content_type])?;
+            if full {
+                tx.execute(
+                    "CREATE INDEX similars_content_content_id1_idx ON similars_content (content_id1)",
+                    [],
+                )?;
+                let mut orphaned = tx.prepare_cached(
+                    "DELETE FROM similars_content WHERE content_id0 = ?1 OR content_id1 = ?1",
+                )?;
+                for id in super::deleted_since(tx, w.to)? {
+                    orphaned.execute([id])?;
+                }
             }
-        }
-        Ok(())
-    })?;
+            Ok(())
+        })
+    };
+    let committed = if full {
+        super::without_foreign_keys(conn, write)?
+    } else {
+        write(conn)?
+    };
     Ok(match (committed, nothing) {
         (false, _) => RunOutcome::Superseded,
         (true, true) => RunOutcome::UpToDate { watermark: w.to },

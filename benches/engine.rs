@@ -1,0 +1,251 @@
+//! The engine on the `large` seed (1M contents, 100k users, 10M interactions): full rebuild time and
+//! memory, the API's latency while it runs, and the latency from a rating to that user's updated lists.
+//!
+//!     ./target/release/recofinement --database target/bench-data/large.db seed --size large   # once
+//!     cargo bench --bench engine
+//!     ENGINE_BENCH_DB=path/to/other.db cargo bench --bench engine
+//!
+//! Runs on a copy of the database (the original stays as seeded):
+//! 1. the server (background engine off) serves while `recofinement recommend --full` runs beside it
+//!    under `/usr/bin/time`; one client reads (popular list, the caller's recommendations, a search) in
+//!    a loop, another writes a rating every 50 ms, until the rebuild ends;
+//! 2. the server with its engine on (interval 5 s) gets a rating from each of 40 users in turn; the
+//!    latency is from sending the PATCH to the commit of that user's new lists (the recommendations
+//!    stage's watermark passing the rating's event).
+//!
+//! Targets (issue 6): rebuild under 2 minutes and 1 GB; reads p99 under 50 ms during it; rating → lists
+//! under 200 ms.
+
+#[path = "../tests/common/tcp.rs"]
+mod tcp;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+struct Server(Child, String);
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(database: &Path, engine_interval: &str) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_recofinement"))
+        .arg("--database")
+        .arg(database)
+        .env("ROCKET_PORT", "0")
+        .env("RECOFINEMENT_ENGINE_INTERVAL", engine_interval)
+        .env("RUST_LOG", "warn,recofinement::api=info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start server");
+    let stderr = child.stderr.take();
+    let mut server = Server(child, String::new());
+    let mut lines = BufReader::new(stderr.expect("stderr")).lines();
+    while server.1.is_empty() {
+        let line = lines.next().expect("server exited").expect("log line");
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            server.1 = rest.split_whitespace().next().expect("address").to_owned();
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    server
+}
+
+fn login(addr: &str, email: &str) -> String {
+    let body = format!(r#"{{"email": "{email}", "password": "Demo1234!"}}"#);
+    let reply = tcp::request(addr, "POST", "/api/auth/login", &[], Some(&body)).expect("login");
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let json: serde_json::Value = serde_json::from_str(&reply.body).expect("json");
+    format!("Bearer {}", json["access_token"].as_str().expect("token"))
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn summary(label: &str, mut samples: Vec<f64>) {
+    samples.sort_by(|a, b| a.total_cmp(b));
+    if samples.is_empty() {
+        println!("| {label} | – | – | – | 0 |");
+        return;
+    }
+    println!(
+        "| {label} | {:.2} | {:.2} | {:.2} | {} |",
+        percentile(&samples, 50.0),
+        percentile(&samples, 99.0),
+        samples[samples.len() - 1],
+        samples.len()
+    );
+}
+
+fn full_rebuild_under_load(work: &Path) {
+    let server = serve(work, "0");
+    let addr = server.1.clone();
+    let auth = login(&addr, "admin@example.com");
+    let done = Arc::new(AtomicBool::new(false));
+    let reader = {
+        let (addr, auth, done) = (addr.clone(), auth.clone(), done.clone());
+        std::thread::spawn(move || {
+            let mut conn = tcp::KeepAlive::connect(&addr).expect("connect");
+            let paths = ["/api/movie", "/api/movie/user", "/api/track/search/ove"];
+            let mut samples = vec![Vec::new(); paths.len()];
+            let mut i = 0;
+            while !done.load(Ordering::Relaxed) {
+                let started = Instant::now();
+                let reply = conn
+                    .request(
+                        "GET",
+                        paths[i % paths.len()],
+                        &[("Authorization", &auth)],
+                        None,
+                    )
+                    .expect("read");
+                assert_eq!(reply.status, 200, "{}", reply.body);
+                samples[i % paths.len()].push(started.elapsed().as_secs_f64() * 1000.0);
+                i += 1;
+            }
+            samples
+        })
+    };
+    let writer = {
+        let (addr, auth, done) = (addr.clone(), auth.clone(), done.clone());
+        std::thread::spawn(move || {
+            let mut conn = tcp::KeepAlive::connect(&addr).expect("connect");
+            let mut samples = Vec::new();
+            let mut id = 1000;
+            while !done.load(Ordering::Relaxed) {
+                id += 7919;
+                let started = Instant::now();
+                let reply = conn
+                    .request(
+                        "PATCH",
+                        &format!("/api/movie/{}/meta", id % 900_000 + 1),
+                        &[("Authorization", &auth)],
+                        Some(r#"{"rating": 4}"#),
+                    )
+                    .expect("write");
+                assert_eq!(reply.status, 201, "{}", reply.body);
+                samples.push(started.elapsed().as_secs_f64() * 1000.0);
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            samples
+        })
+    };
+    let started = Instant::now();
+    let rebuild = Command::new("/usr/bin/time")
+        .args(["-f", "%e s wall, %M KB max RSS"])
+        .arg(env!("CARGO_BIN_EXE_recofinement"))
+        .arg("--database")
+        .arg(work)
+        .args(["recommend", "--full"])
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run recommend --full under /usr/bin/time");
+    let seconds = started.elapsed().as_secs_f64();
+    done.store(true, Ordering::Relaxed);
+    let reads = reader.join().expect("reader");
+    let writes = writer.join().expect("writer");
+    println!("\n`recommend --full`: {seconds:.1} s");
+    println!("{}", String::from_utf8_lossy(&rebuild.stdout));
+    println!("{}", String::from_utf8_lossy(&rebuild.stderr).trim());
+    println!("\n| during the rebuild | p50 ms | p99 ms | max ms | requests |");
+    println!("|---|---|---|---|---|");
+    for (label, samples) in [
+        "GET /api/movie",
+        "GET /api/movie/user",
+        "GET /api/track/search/ove",
+    ]
+    .iter()
+    .zip(reads)
+    {
+        summary(label, samples);
+    }
+    summary("PATCH /api/movie/<id>/meta (every 50 ms)", writes);
+}
+
+fn rating_to_lists(work: &Path) {
+    let server = serve(work, "5");
+    let addr = server.1.clone();
+    let db = rusqlite::Connection::open(work).expect("open");
+    db.busy_timeout(Duration::from_secs(5))
+        .expect("busy timeout");
+    let watermark = |db: &rusqlite::Connection| -> i64 {
+        db.query_row(
+            "SELECT coalesce((SELECT last_event_id FROM engine_stage WHERE stage = 'recommendations'), 0)",
+            [],
+            |r| r.get(0),
+        )
+        .expect("watermark")
+    };
+    let mut samples = Vec::new();
+    let mut conn = tcp::KeepAlive::connect(&addr).expect("connect");
+    for n in 1..=40u64 {
+        let auth = login(&addr, &format!("user{n}@example.com"));
+        std::thread::sleep(Duration::from_millis(300));
+        let content = 1 + (n * 24_593) % 900_000;
+        let medium: String = db
+            .query_row(
+                "SELECT lower(content_type) FROM content WHERE content_id = ?1",
+                [content],
+                |r| r.get(0),
+            )
+            .expect("medium");
+        let started = Instant::now();
+        let reply = conn
+            .request(
+                "PATCH",
+                &format!("/api/{medium}/{content}/meta"),
+                &[("Authorization", &auth)],
+                Some(r#"{"rating": 5}"#),
+            )
+            .expect("rate");
+        assert_eq!(reply.status, 201, "{}", reply.body);
+        let event: i64 = db
+            .query_row("SELECT last_id FROM event_sequence", [], |r| r.get(0))
+            .expect("event");
+        while watermark(&db) < event {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "lists not updated"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        samples.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    println!("\n| rating → that user's lists committed | p50 ms | p99 ms | max ms | ratings |");
+    println!("|---|---|---|---|---|");
+    summary("PATCH meta, server engine on", samples);
+}
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let source = std::env::var_os("ENGINE_BENCH_DB")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("../bench-data/large.db")
+        });
+    assert!(
+        source.exists(),
+        "{} is missing: seed it with `recofinement --database {0} seed --size large`",
+        source.display()
+    );
+    let work = source.with_extension("engine-run.db");
+    std::fs::copy(&source, &work).expect("copy");
+    full_rebuild_under_load(&work);
+    rating_to_lists(&work);
+    for suffix in ["", "-wal", "-shm"] {
+        let mut path = work.as_os_str().to_owned();
+        path.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(path));
+    }
+}
