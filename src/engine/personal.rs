@@ -296,8 +296,11 @@ pub fn lists(
     Ok(picks)
 }
 
+/// (content id, weight) pairs.
+type Weighted = Vec<(i64, f32)>;
+
 /// A person's strongest interactions in a medium, and the liked ones among them.
-fn inputs(person: &Person, medium: usize) -> (Vec<(i64, f32)>, Vec<(i64, f32)>) {
+fn inputs(person: &Person, medium: usize) -> (Weighted, Weighted) {
     let interactions = person
         .interactions
         .get(medium)
