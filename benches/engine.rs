@@ -190,7 +190,7 @@ fn rating_to_lists(work: &Path) {
     for n in 1..=40u64 {
         let auth = login(&addr, &format!("user{n}@example.com"));
         std::thread::sleep(Duration::from_millis(300));
-        let content = 1 + (n * 24_593) % 900_000;
+        let content = 1 + (n as i64 * 24_593) % 900_000;
         let medium: String = db
             .query_row(
                 "SELECT lower(content_type) FROM content WHERE content_id = ?1",
