@@ -14,8 +14,8 @@
 use super::taste::Interaction;
 use super::{EngineError, RunOutcome, commit, window};
 use crate::media::MEDIA;
+use crate::util::idhash::IdMap;
 use rusqlite::{Connection, params};
-use std::collections::HashMap;
 use std::hash::Hash;
 
 pub const STAGE: &str = "collaborative";
@@ -133,12 +133,12 @@ pub fn best<K: Copy + Ord>(scored: &mut [(K, f32)], n: usize) -> Vec<(K, f32)> {
 }
 
 /// A user's scores from a neighbour model: Σ over the history of strength × similarity.
-pub fn fold_in<'a, K, F>(history: &[(K, f32)], mut neighbours: F) -> HashMap<K, f32>
+pub fn fold_in<'a, K, F>(history: &[(K, f32)], mut neighbours: F) -> IdMap<K, f32>
 where
     K: Copy + Eq + Hash + 'a,
     F: FnMut(K) -> Option<&'a [(K, f32)]>,
 {
-    let mut scores: HashMap<K, f32> = HashMap::new();
+    let mut scores: IdMap<K, f32> = IdMap::default();
     for (item, strength) in history {
         for (other, similarity) in neighbours(*item).unwrap_or(&[]) {
             *scores.entry(*other).or_default() += strength * similarity;
@@ -206,7 +206,7 @@ pub fn media_of_contents(conn: &Connection) -> rusqlite::Result<Vec<Option<u8>>>
 /// One medium's interactions with dense item positions.
 struct Matrix {
     ids: Vec<i64>,
-    position: HashMap<i64, u32>,
+    position: IdMap<i64, u32>,
     histories: Vec<Vec<(u32, f32)>>,
 }
 
@@ -217,7 +217,7 @@ fn matrices(conn: &Connection) -> rusqlite::Result<Vec<Matrix>> {
         .iter()
         .map(|_| Matrix {
             ids: Vec::new(),
-            position: HashMap::new(),
+            position: IdMap::default(),
             histories: Vec::new(),
         })
         .collect();

@@ -15,10 +15,10 @@
 use super::collaborative::{self, Params, best, fold_in};
 use super::taste::Interaction;
 use crate::media::Medium;
+use crate::util::idhash::{IdMap, IdSet};
 use rand::{Rng, SeedableRng};
 use rusqlite::Connection;
 use serde::Serialize;
-use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::time::Instant;
 
@@ -48,7 +48,7 @@ pub struct Dataset {
 pub struct Side {
     pub similar: Vec<Vec<(u32, f32)>>,
     pub item_genres: Vec<Vec<i64>>,
-    pub liked_genres: Vec<HashSet<i64>>,
+    pub liked_genres: Vec<IdSet<i64>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -66,8 +66,8 @@ pub enum EvaluateError {
 pub fn read_ratings(path: &Path) -> Result<Dataset, EvaluateError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| EvaluateError::Read(path.display().to_string(), e))?;
-    let mut users: HashMap<String, u32> = HashMap::new();
-    let mut items: HashMap<String, u32> = HashMap::new();
+    let mut users: IdMap<String, u32> = IdMap::default();
+    let mut items: IdMap<String, u32> = IdMap::default();
     let mut events = Vec::new();
     for line in text.lines() {
         let fields: Vec<&str> = line.split_whitespace().collect();
@@ -106,8 +106,8 @@ pub fn read_ratings(path: &Path) -> Result<Dataset, EvaluateError> {
 /// One medium of a database: its users' interactions (time = their latest dated change), the
 /// stored content similarity, genres and the users' liked genres.
 pub fn read_database(conn: &Connection, medium: &Medium) -> Result<Dataset, EvaluateError> {
-    let mut users: HashMap<i64, u32> = HashMap::new();
-    let mut items: HashMap<i64, u32> = HashMap::new();
+    let mut users: IdMap<i64, u32> = IdMap::default();
+    let mut items: IdMap<i64, u32> = IdMap::default();
     let mut dated: Vec<(Event, String)> = Vec::new();
     let mut stmt = conn.prepare(
         "SELECT m.user_id, m.content_id, m.rating, coalesce(m.review_see_count, 0), coalesce(m.count, 0),
@@ -148,7 +148,7 @@ pub fn read_database(conn: &Connection, medium: &Medium) -> Result<Dataset, Eval
     let mut side = Side {
         similar: vec![Vec::new(); items.len()],
         item_genres: vec![Vec::new(); items.len()],
-        liked_genres: vec![HashSet::new(); users.len()],
+        liked_genres: vec![IdSet::default(); users.len()],
     };
     let mut stmt = conn.prepare(
         "SELECT content_id0, content_id1, similarity FROM similars_content WHERE content_type0 = ?1",
@@ -189,7 +189,7 @@ pub fn read_database(conn: &Connection, medium: &Medium) -> Result<Dataset, Eval
 /// The training part (per user: (item, interaction)) and the hidden part (per user: items).
 pub struct Split {
     pub train: Vec<Vec<(u32, Interaction)>>,
-    pub test: Vec<HashSet<u32>>,
+    pub test: Vec<IdSet<u32>>,
 }
 
 /// Per user, the latest `fraction` of interactions (at least one, for users with two or more) are
@@ -200,7 +200,7 @@ pub fn split(dataset: &Dataset, fraction: f64) -> Split {
         per_user[event.user as usize].push(event);
     }
     let mut train = vec![Vec::new(); dataset.users];
-    let mut test = vec![HashSet::new(); dataset.users];
+    let mut test = vec![IdSet::default(); dataset.users];
     for (user, mut events) in per_user.into_iter().enumerate() {
         events.sort_by_key(|e| e.time);
         let hidden = if events.len() >= 2 {
@@ -242,7 +242,7 @@ pub fn measure(
     seconds: f64,
 ) -> Score {
     let (mut precision, mut recall, mut ndcg, mut evaluated) = (0.0, 0.0, 0.0, 0usize);
-    let mut shown: HashSet<u32> = HashSet::new();
+    let mut shown: IdSet<u32> = IdSet::default();
     for (user, list) in lists.iter().enumerate() {
         shown.extend(list.iter().copied());
         let hidden = &split.test[user];
@@ -277,7 +277,7 @@ pub fn measure(
 }
 
 /// The 10 best unseen items of one user's scores.
-fn top(scores: impl IntoIterator<Item = (u32, f32)>, seen: &HashSet<u32>) -> Vec<u32> {
+fn top(scores: impl IntoIterator<Item = (u32, f32)>, seen: &IdSet<u32>) -> Vec<u32> {
     let mut allowed: Vec<(u32, f32)> = scores
         .into_iter()
         .filter(|(item, score)| *score > 0.0 && !seen.contains(item))
@@ -288,7 +288,7 @@ fn top(scores: impl IntoIterator<Item = (u32, f32)>, seen: &HashSet<u32>) -> Vec
         .collect()
 }
 
-fn seen_sets(split: &Split) -> Vec<HashSet<u32>> {
+fn seen_sets(split: &Split) -> Vec<IdSet<u32>> {
     split
         .train
         .iter()

@@ -21,8 +21,9 @@ use super::collaborative::{self, best, fold_in};
 use super::taste::Interaction;
 use super::{EngineError, RunOutcome, Window, commit, window};
 use crate::media::MEDIA;
+use crate::util::idhash::{IdMap, IdSet};
 use rusqlite::{Connection, Transaction, params};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
 
 pub const STAGE: &str = "recommendations";
 /// Contents each engine keeps per person and medium.
@@ -32,7 +33,7 @@ const HISTORY_CAP: usize = 200;
 /// Popular contents per medium that "liked genres" choose from.
 const POOL: usize = 2000;
 /// Users per write transaction in a full run: the API's writers wait for one chunk at most.
-const CHUNK: usize = 2000;
+const CHUNK: usize = 500;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Engine {
@@ -75,16 +76,16 @@ pub struct Person {
     /// Per medium (index in `MEDIA`): (content id, interaction).
     pub interactions: Vec<Vec<(i64, Interaction)>>,
     /// Per medium: the liked genres of that medium.
-    pub liked_genres: Vec<HashSet<i64>>,
-    pub reported: HashSet<i64>,
+    pub liked_genres: Vec<IdSet<i64>>,
+    pub reported: IdSet<i64>,
 }
 
 impl Person {
     fn empty() -> Person {
         Person {
             interactions: vec![Vec::new(); MEDIA.len()],
-            liked_genres: vec![HashSet::new(); MEDIA.len()],
-            reported: HashSet::new(),
+            liked_genres: vec![IdSet::default(); MEDIA.len()],
+            reported: IdSet::default(),
         }
     }
 }
@@ -116,7 +117,7 @@ enum Model {
 /// Neighbour lists, all preloaded for a medium (full run) or read on demand and cached.
 struct Lists {
     model: Model,
-    cache: HashMap<i64, Vec<(i64, f32)>>,
+    cache: IdMap<i64, Vec<(i64, f32)>>,
     complete: bool,
 }
 
@@ -124,14 +125,14 @@ impl Lists {
     fn lazy(model: Model) -> Lists {
         Lists {
             model,
-            cache: HashMap::new(),
+            cache: IdMap::default(),
             complete: false,
         }
     }
 
     /// Every list of one medium, in one pass.
     fn preload(conn: &Connection, model: Model, content_type: &str) -> rusqlite::Result<Lists> {
-        let mut cache: HashMap<i64, Vec<(i64, f32)>> = HashMap::new();
+        let mut cache: IdMap<i64, Vec<(i64, f32)>> = IdMap::default();
         match model {
             Model::Collaborative => {
                 let mut stmt = conn.prepare(
@@ -273,7 +274,7 @@ impl Sources {
 }
 
 /// Keeps the `PER_ENGINE` best of `scores` that are allowed, scaled so the best has relevance 1.
-fn ranked(scores: HashMap<i64, f32>, excluded: &HashSet<i64>) -> Vec<(i64, f32)> {
+fn ranked(scores: IdMap<i64, f32>, excluded: &IdSet<i64>) -> Vec<(i64, f32)> {
     let mut allowed: Vec<(i64, f32)> = scores
         .into_iter()
         .filter(|(id, s)| *s > 0.0 && !excluded.contains(id))
@@ -341,7 +342,7 @@ fn compute(sources: &Sources, person: &Person, medium: usize) -> Vec<Pick> {
         .get(medium)
         .map(Vec::as_slice)
         .unwrap_or(&[]);
-    let mut excluded: HashSet<i64> = person.reported.clone();
+    let mut excluded: IdSet<i64> = person.reported.clone();
     excluded.extend(
         interactions
             .iter()
@@ -360,9 +361,9 @@ fn compute(sources: &Sources, person: &Person, medium: usize) -> Vec<Pick> {
         Engine::FromSimilarContent,
         ranked(fold_in(&liked, |id| similar.get(id)), &excluded),
     ));
-    let empty = HashSet::new();
+    let empty = IdSet::default();
     let liked_genres = person.liked_genres.get(medium).unwrap_or(&empty);
-    let mut from_genres: HashMap<i64, f32> = HashMap::new();
+    let mut from_genres: IdMap<i64, f32> = IdMap::default();
     let pool = sources.pools[medium].as_deref().unwrap_or(&[]);
     for popular in pool {
         let matched = popular
@@ -386,7 +387,7 @@ fn compute(sources: &Sources, person: &Person, medium: usize) -> Vec<Pick> {
     }
     found.push((Engine::FromProfile, ranked(from_genres, &excluded)));
 
-    let mut chosen: HashMap<i64, (Engine, f32)> = HashMap::new();
+    let mut chosen: IdMap<i64, (Engine, f32)> = IdMap::default();
     for (engine, list) in found {
         for (id, relevance) in list {
             let slot = chosen.entry(id).or_insert((engine, relevance));
@@ -658,9 +659,9 @@ fn refresh_groups(tx: &Transaction<'_>, groups: &BTreeSet<i64>) -> rusqlite::Res
         if people.is_empty() {
             continue;
         }
-        let mut vetoed: HashSet<i64> = HashSet::new();
+        let mut vetoed: IdSet<i64> = IdSet::default();
         // content → (sum, count, best engine, content type)
-        let mut merged: HashMap<i64, (f64, usize, Engine, String)> = HashMap::new();
+        let mut merged: IdMap<i64, (f64, usize, Engine, String)> = IdMap::default();
         for person in &people {
             for id in vetoed_by.query_map([person], |r| r.get(0))? {
                 vetoed.insert(id?);
@@ -689,8 +690,8 @@ fn refresh_groups(tx: &Transaction<'_>, groups: &BTreeSet<i64>) -> rusqlite::Res
             }
         }
         let n = people.len() as f64;
-        let mut by_medium: HashMap<String, Vec<(i64, f32)>> = HashMap::new();
-        let mut facts: HashMap<i64, Engine> = HashMap::new();
+        let mut by_medium: IdMap<String, Vec<(i64, f32)>> = IdMap::default();
+        let mut facts: IdMap<i64, Engine> = IdMap::default();
         for (content_id, (sum, count, engine, content_type)) in merged {
             if vetoed.contains(&content_id) {
                 continue;
@@ -815,7 +816,7 @@ fn everyone(conn: &Connection) -> rusqlite::Result<(Vec<i64>, Vec<KeptPerson>)> 
         .prepare(r#"SELECT user_id FROM "user" ORDER BY user_id"#)?
         .query_map([], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
-    let index: HashMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    let index: IdMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
     let mut people: Vec<KeptPerson> = ids.iter().map(|_| KeptPerson::default()).collect();
     let mut stmt = conn.prepare(
         "SELECT user_id, content_id, rating, coalesce(review_see_count, 0), coalesce(count, 0) FROM meta_user_content",
@@ -907,12 +908,16 @@ fn run_full(conn: &mut Connection, w: Window) -> Result<RunOutcome, EngineError>
         }
         sources.release_medium(medium);
     }
+    let groups: Vec<i64> = conn
+        .prepare(r#"SELECT group_id FROM "group""#)?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for chunk in groups.chunks(CHUNK) {
+        let tx = crate::db::write_transaction(conn)?;
+        refresh_groups(&tx, &chunk.iter().copied().collect())?;
+        tx.commit()?;
+    }
     let committed = commit(conn, STAGE, w, true, |tx| {
-        let groups: BTreeSet<i64> = tx
-            .prepare(r#"SELECT group_id FROM "group""#)?
-            .query_map([], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        refresh_groups(tx, &groups)?;
         tx.execute(
             "INSERT INTO engine_stage (stage, last_event_id) VALUES (?1, ?2)
              ON CONFLICT (stage) DO UPDATE SET last_event_id = excluded.last_event_id",

@@ -15,6 +15,8 @@ use rusqlite::Connection;
 use std::collections::{BTreeSet, HashMap};
 
 pub const STAGE: &str = "popularity";
+/// Rows per write transaction of a full run.
+const ROWS_PER_TRANSACTION: usize = 50_000;
 
 /// Content types whose scores the events of the window may change.
 fn touched(conn: &Connection, w: Window) -> rusqlite::Result<BTreeSet<String>> {
@@ -189,25 +191,52 @@ pub fn run(conn: &mut Connection, full: bool) -> Result<RunOutcome, EngineError>
         (w, media, fresh, updates)
     };
     let updated = updates.len();
-    let committed = commit(conn, STAGE, w, full, |tx| {
-        if full {
-            tx.execute("DELETE FROM content_signal", [])?;
-        }
+    let signals: Vec<(i64, (i64, i64))> = fresh.into_iter().collect();
+    let write_signals = |tx: &rusqlite::Transaction<'_>, rows: &[(i64, (i64, i64))]| {
         let mut keep = tx.prepare_cached(
             "INSERT INTO content_signal (content_id, views, consumers)
              SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM content WHERE content_id = ?1)
              ON CONFLICT (content_id) DO UPDATE SET views = excluded.views, consumers = excluded.consumers",
         )?;
-        for (content_id, (views, consumers)) in &fresh {
+        for (content_id, (views, consumers)) in rows {
             keep.execute(rusqlite::params![content_id, views, consumers])?;
         }
+        Ok::<_, rusqlite::Error>(())
+    };
+    let write_scores = |tx: &rusqlite::Transaction<'_>, rows: &[(i64, f64)]| {
         let mut stmt =
             tx.prepare_cached("UPDATE content SET popularity_score = ?2 WHERE content_id = ?1")?;
-        for (content_id, score) in &updates {
+        for (content_id, score) in rows {
             stmt.execute(rusqlite::params![content_id, score])?;
         }
-        Ok(())
-    })?;
+        Ok::<_, rusqlite::Error>(())
+    };
+    let committed = if full {
+        // Hundreds of thousands of rows: written in short transactions so that the API's writers
+        // never wait long; the watermark moves last (a crash leaves it, and the next run redoes it).
+        {
+            let tx = crate::db::write_transaction(conn)?;
+            tx.execute("DELETE FROM content_signal", [])?;
+            tx.commit()?;
+        }
+        for rows in signals.chunks(ROWS_PER_TRANSACTION) {
+            let tx = crate::db::write_transaction(conn)?;
+            write_signals(&tx, rows)?;
+            tx.commit()?;
+        }
+        for rows in updates.chunks(ROWS_PER_TRANSACTION) {
+            let tx = crate::db::write_transaction(conn)?;
+            write_scores(&tx, rows)?;
+            tx.commit()?;
+        }
+        commit(conn, STAGE, w, true, |_| Ok(()))?
+    } else {
+        commit(conn, STAGE, w, false, |tx| {
+            write_signals(tx, &signals)?;
+            write_scores(tx, &updates)?;
+            Ok(())
+        })?
+    };
     Ok(match (committed, media.is_empty()) {
         (false, _) => RunOutcome::Superseded,
         (true, true) => RunOutcome::UpToDate { watermark: w.to },

@@ -354,8 +354,76 @@ fn compute(
     })
 }
 
+/// Marks a full rebuild in progress (its rows are written in many short transactions).
+const REBUILDING: &str = "similarity.rebuilding";
+/// Rows per write transaction of a full rebuild: the API's writers wait for one of them at most.
+const ROWS_PER_TRANSACTION: usize = 50_000;
+
+fn insert_pairs(
+    tx: &rusqlite::Transaction<'_>,
+    medium: &Medium,
+    out: &Output,
+    pairs: &[(u32, u32, f32)],
+) -> rusqlite::Result<()> {
+    let mut insert = tx.prepare_cached(
+        "INSERT OR REPLACE INTO similars_content (content_id0, content_id1, similarity, content_type0, content_type1)
+         VALUES (?1, ?2, ?3, ?4, ?4)",
+    )?;
+    for (a, b, score) in pairs {
+        let (a, b) = (out.ids[*a as usize], out.ids[*b as usize]);
+        insert.execute(rusqlite::params![
+            a,
+            b,
+            f64::from(*score),
+            medium.table.content_type
+        ])?;
+    }
+    Ok(())
+}
+
+/// Replaces the whole table in short transactions (with foreign keys off, see
+/// `super::without_foreign_keys`), so that the API keeps writing during a rebuild; a marker row makes
+/// an interrupted rebuild start over. The last transaction removes the rows of contents deleted
+/// meanwhile and moves the watermark.
+fn write_full(
+    conn: &mut Connection,
+    w: Window,
+    work: &[(&'static Medium, Output)],
+) -> Result<bool, EngineError> {
+    {
+        let tx = crate::db::write_transaction(conn)?;
+        tx.execute(
+            "INSERT INTO engine_stage (stage, last_event_id) VALUES (?1, 1)
+             ON CONFLICT (stage) DO UPDATE SET last_event_id = 1",
+            [REBUILDING],
+        )?;
+        // SQLite empties a whole table without visiting its rows.
+        tx.execute("DELETE FROM similars_content", [])?;
+        tx.commit()?;
+    }
+    for (medium, out) in work {
+        for pairs in out.pairs.chunks(ROWS_PER_TRANSACTION) {
+            let tx = crate::db::write_transaction(conn)?;
+            insert_pairs(&tx, medium, out, pairs)?;
+            tx.commit()?;
+        }
+    }
+    commit(conn, STAGE, w, true, |tx| {
+        let mut orphaned = tx.prepare_cached(
+            "DELETE FROM similars_content WHERE content_id0 = ?1 OR content_id1 = ?1",
+        )?;
+        for id in super::deleted_since(tx, w.to)? {
+            orphaned.execute([id])?;
+        }
+        tx.execute("DELETE FROM engine_stage WHERE stage = ?1", [REBUILDING])?;
+        Ok(())
+    })
+}
+
 /// One run of the stage.
 pub fn run(conn: &mut Connection, full: bool) -> Result<RunOutcome, EngineError> {
+    // A full rebuild that did not finish left a partial table: only another full one repairs it.
+    let full = full || super::watermark(conn, REBUILDING)? > 0;
     let (w, work) = {
         let tx = conn.transaction()?;
         let w = window(&tx, STAGE, full)?;
@@ -376,52 +444,21 @@ pub fn run(conn: &mut Connection, full: bool) -> Result<RunOutcome, EngineError>
     };
     let updated: usize = work.iter().map(|(_, out)| out.pairs.len()).sum();
     let nothing = work.is_empty();
-    let write = |conn: &mut Connection| {
-        commit(conn, STAGE, w, full, |tx| {
-            if full {
-                // Every medium is rebuilt: SQLite empties a whole table without visiting its rows,
-                // and building the reverse index once, sorted, beats updating it row by row.
-                tx.execute("DELETE FROM similars_content", [])?;
-                tx.execute("DROP INDEX IF EXISTS similars_content_content_id1_idx", [])?;
-            }
+    let committed = if full {
+        super::without_foreign_keys(conn, |conn| write_full(conn, w, &work))?
+    } else {
+        commit(conn, STAGE, w, false, |tx| {
             for (medium, out) in &work {
-                let content_type = medium.table.content_type;
-                if !full {
-                    // Only the changed contents' lists and the lists they entered are replaced.
-                    let mut clear =
-                        tx.prepare_cached("DELETE FROM similars_content WHERE content_id0 = ?1")?;
-                    for item in &out.replaced {
-                        clear.execute([out.ids[*item as usize]])?;
-                    }
+                // Only the changed contents' lists and the lists they entered are replaced.
+                let mut clear =
+                    tx.prepare_cached("DELETE FROM similars_content WHERE content_id0 = ?1")?;
+                for item in &out.replaced {
+                    clear.execute([out.ids[*item as usize]])?;
                 }
-                let mut insert = tx.prepare_cached(
-                    "INSERT OR REPLACE INTO similars_content (content_id0, content_id1, similarity, content_type0, content_type1)
-                     VALUES (?1, ?2, ?3, ?4, ?4)",
-                )?;
-                for (a, b, score) in &out.pairs {
-                    let (a, b) = (out.ids[*a as usize], out.ids[*b as usize]);
-                    insert.execute(rusqlite::params![a, b, f64::from(*score), content_type])?;
-                }
-            }
-            if full {
-                tx.execute(
-                    "CREATE INDEX similars_content_content_id1_idx ON similars_content (content_id1)",
-                    [],
-                )?;
-                let mut orphaned = tx.prepare_cached(
-                    "DELETE FROM similars_content WHERE content_id0 = ?1 OR content_id1 = ?1",
-                )?;
-                for id in super::deleted_since(tx, w.to)? {
-                    orphaned.execute([id])?;
-                }
+                insert_pairs(tx, medium, out, &out.pairs)?;
             }
             Ok(())
-        })
-    };
-    let committed = if full {
-        super::without_foreign_keys(conn, write)?
-    } else {
-        write(conn)?
+        })?
     };
     Ok(match (committed, nothing) {
         (false, _) => RunOutcome::Superseded,
