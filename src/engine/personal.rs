@@ -33,7 +33,7 @@ const HISTORY_CAP: usize = 200;
 /// Popular contents per medium that "liked genres" choose from.
 const POOL: usize = 2000;
 /// Users per write transaction in a full run: the API's writers wait for one chunk at most.
-const CHUNK: usize = 500;
+const CHUNK: usize = 1000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Engine {
@@ -519,47 +519,54 @@ fn store_user(tx: &Transaction<'_>, user_id: i64, picks: &[Pick]) -> rusqlite::R
     Ok(())
 }
 
-/// Writes a full run's chunk of users' lists in one medium, with foreign keys off (see
+/// One listed content of a full run, compact (twelve million of them on a large catalogue).
+#[derive(Debug, Clone, Copy)]
+struct Listed {
+    content: u32,
+    score: f32,
+    engine: Engine,
+    medium: u8,
+}
+
+/// Writes a full run's chunk of users' lists, with foreign keys off (see
 /// `super::without_foreign_keys`): users gone meanwhile are skipped, rows of contents deleted since the
 /// snapshot removed, and users who wrote interactions since keep the fresher lists an incremental run
 /// wrote for them. Returns the rows written.
 fn store_chunk(
     tx: &Transaction<'_>,
     users: &[i64],
-    picks: &[Vec<Pick>],
-    medium: usize,
+    lists: &mut [Vec<Listed>],
     snapshot: i64,
 ) -> rusqlite::Result<usize> {
     let fresher = authors(tx, snapshot, i64::MAX)?;
     let mut exists =
         tx.prepare_cached(r#"SELECT EXISTS (SELECT 1 FROM "user" WHERE user_id = ?1)"#)?;
-    let mut clear = tx.prepare_cached(
-        "DELETE FROM recommended_content WHERE user_id = ?1 AND content_type = ?2",
-    )?;
+    let mut clear = tx.prepare_cached("DELETE FROM recommended_content WHERE user_id = ?1")?;
     let mut insert = tx.prepare_cached(
         "INSERT INTO recommended_content (user_id, content_id, score, engine, engine_priority, content_type)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
-    let content_type = MEDIA[medium].table.content_type;
     let mut written = 0;
-    for (user_id, picks) in users.iter().zip(picks) {
+    for (user_id, list) in users.iter().zip(lists.iter_mut()) {
         if fresher.contains(user_id) || !exists.query_row([user_id], |r| r.get::<_, bool>(0))? {
             continue;
         }
-        clear.execute(params![user_id, content_type])?;
-        let mut sorted: Vec<&Pick> = picks.iter().collect();
-        sorted.sort_by_key(|p| p.content_id);
-        for pick in sorted {
+        clear.execute([user_id])?;
+        list.sort_by_key(|l| l.content);
+        for listed in list.iter() {
             insert.execute(params![
                 user_id,
-                pick.content_id,
-                pick.score,
-                pick.engine.name(),
-                pick.engine.priority(),
-                content_type
+                listed.content,
+                // Stored as computed for the incremental path (f64 rounded to 6 places).
+                round(f64::from(listed.score)),
+                listed.engine.name(),
+                listed.engine.priority(),
+                MEDIA[usize::from(listed.medium)].table.content_type
             ])?;
             written += 1;
         }
+        list.clear();
+        list.shrink_to_fit();
     }
     let mut orphaned =
         tx.prepare_cached("DELETE FROM recommended_content WHERE content_id = ?1")?;
@@ -863,18 +870,46 @@ fn everyone(conn: &Connection) -> rusqlite::Result<(Vec<i64>, Vec<KeptPerson>)> 
     Ok((ids, people))
 }
 
+/// Where a full run's time goes, for the log.
+struct Timer {
+    last: std::time::Instant,
+    spent: std::collections::BTreeMap<&'static str, f64>,
+}
+
+impl Default for Timer {
+    fn default() -> Timer {
+        Timer {
+            last: std::time::Instant::now(),
+            spent: Default::default(),
+        }
+    }
+}
+
+impl Timer {
+    fn lap(&mut self, what: &'static str) {
+        let now = std::time::Instant::now();
+        *self.spent.entry(what).or_default() += (now - self.last).as_secs_f64();
+        self.last = now;
+    }
+}
+
 /// Full run: every user's lists, medium by medium (one medium's models in memory at a time), written
 /// in chunks of users so that the API's writers never wait long; then every group. A user whose
 /// interactions changed after the run started keeps the fresher lists an incremental run wrote.
 fn run_full(conn: &mut Connection, w: Window) -> Result<RunOutcome, EngineError> {
+    let mut timer = Timer::default();
     let (ids, people) = {
         let tx = conn.transaction()?;
         let everyone = everyone(&tx)?;
         tx.commit()?;
         everyone
     };
+    timer.lap("read interactions");
     let mut sources = Sources::lazy();
-    let mut updated = 0;
+    let index: IdMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    // Every user's lists in all media, compact, so that each user's rows are written at once, in
+    // key order (appends, not six scattered passes).
+    let mut lists: Vec<Vec<Listed>> = ids.iter().map(|_| Vec::new()).collect();
     for medium in 0..MEDIA.len() {
         {
             let tx = conn.transaction()?;
@@ -882,6 +917,7 @@ fn run_full(conn: &mut Connection, w: Window) -> Result<RunOutcome, EngineError>
             sources.load_pool(&tx, medium)?;
             tx.commit()?;
         }
+        timer.lap("load models");
         for (chunk_ids, chunk) in ids.chunks(CHUNK).zip(people.chunks(CHUNK)) {
             // The models are in memory: both cores compute, halves of the chunk each.
             let picks: Vec<Vec<Pick>> = std::thread::scope(|scope| {
@@ -902,12 +938,29 @@ fn run_full(conn: &mut Connection, w: Window) -> Result<RunOutcome, EngineError>
                     .flat_map(|w| w.join().unwrap_or_default())
                     .collect()
             });
-            let tx = crate::db::write_transaction(conn)?;
-            updated += store_chunk(&tx, chunk_ids, &picks, medium, w.to)?;
-            tx.commit()?;
+            for (user, picks) in chunk_ids.iter().zip(picks) {
+                let slot = &mut lists[index[user]];
+                slot.extend(picks.into_iter().filter_map(|pick| {
+                    Some(Listed {
+                        content: u32::try_from(pick.content_id).ok()?,
+                        score: pick.score as f32,
+                        engine: pick.engine,
+                        medium: pick.medium as u8,
+                    })
+                }));
+            }
+            timer.lap("compute lists");
         }
         sources.release_medium(medium);
     }
+    drop(sources);
+    let mut updated = 0;
+    for (chunk_ids, chunk) in ids.chunks(CHUNK).zip(lists.chunks_mut(CHUNK)) {
+        let tx = crate::db::write_transaction(conn)?;
+        updated += store_chunk(&tx, chunk_ids, chunk, w.to)?;
+        tx.commit()?;
+    }
+    timer.lap("write lists");
     let groups: Vec<i64> = conn
         .prepare(r#"SELECT group_id FROM "group""#)?
         .query_map([], |r| r.get(0))?
@@ -917,6 +970,8 @@ fn run_full(conn: &mut Connection, w: Window) -> Result<RunOutcome, EngineError>
         refresh_groups(&tx, &chunk.iter().copied().collect())?;
         tx.commit()?;
     }
+    timer.lap("groups");
+    tracing::info!(stage = STAGE, seconds = ?timer.spent, "full run");
     let committed = commit(conn, STAGE, w, true, |tx| {
         tx.execute(
             "INSERT INTO engine_stage (stage, last_event_id) VALUES (?1, ?2)

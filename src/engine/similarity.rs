@@ -18,7 +18,7 @@ pub const NEIGHBOURS: usize = 10;
 /// Postings read per token when looking for candidates (beyond, an even sample).
 const POSTINGS_READ: usize = 256;
 /// Candidates scored exactly per content.
-const CANDIDATES: usize = 400;
+const CANDIDATES: usize = 200;
 const GENRE_WEIGHT: f32 = 2.0;
 
 const STOP_WORDS: &[&str] = &[
@@ -154,34 +154,22 @@ fn space(conn: &Connection, medium: &Medium) -> rusqlite::Result<Space> {
     })
 }
 
-fn dot(a: &[(u32, f32)], b: &[(u32, f32)]) -> f32 {
-    let (mut i, mut j, mut sum) = (0, 0, 0.0);
-    while i < a.len() && j < b.len() {
-        match a[i].0.cmp(&b[j].0) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => j += 1,
-            std::cmp::Ordering::Equal => {
-                sum += a[i].1 * b[j].1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    sum
-}
-
 /// Per-thread scratch space: a dense accumulator over the medium's items and the items it touched
 /// (an array beats a hash map by several times on the hot loop of a full rebuild).
 struct Scratch {
     partial: Vec<f32>,
     touched: Vec<u32>,
+    /// The item's own vector spread over all tokens: a candidate's exact score is then a gather
+    /// per token of the candidate instead of a branchy merge of two sorted lists.
+    spread: Vec<f32>,
 }
 
 impl Scratch {
-    fn new(items: usize) -> Scratch {
+    fn new(space: &Space) -> Scratch {
         Scratch {
-            partial: vec![0.0; items],
+            partial: vec![0.0; space.ids.len()],
             touched: Vec::new(),
+            spread: vec![0.0; space.postings.len()],
         }
     }
 }
@@ -217,11 +205,24 @@ fn neighbours(space: &Space, item: usize, scratch: &mut Scratch) -> Vec<(usize, 
             .select_nth_unstable_by(CANDIDATES, |a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         candidates.truncate(CANDIDATES);
     }
+    for (token, weight) in vector {
+        scratch.spread[*token as usize] = *weight;
+    }
+    let spread = &scratch.spread;
     let mut scored: Vec<(usize, f32)> = candidates
         .into_iter()
-        .map(|(other, _)| (other as usize, dot(vector, &space.vectors[other as usize])))
+        .map(|(other, _)| {
+            let score: f32 = space.vectors[other as usize]
+                .iter()
+                .map(|(token, weight)| weight * spread[*token as usize])
+                .sum();
+            (other as usize, score)
+        })
         .filter(|(_, s)| *s > 0.0)
         .collect();
+    for (token, _) in vector {
+        scratch.spread[*token as usize] = 0.0;
+    }
     scored.sort_by(|a, b| {
         b.1.total_cmp(&a.1)
             .then(space.ids[a.0].cmp(&space.ids[b.0]))
@@ -288,7 +289,7 @@ fn compute(
                 .map(|start| {
                     let space = &space;
                     scope.spawn(move || {
-                        let mut scratch = Scratch::new(space.ids.len());
+                        let mut scratch = Scratch::new(&space);
                         let mut pairs = Vec::new();
                         for item in start..(start + chunk).min(space.ids.len()) {
                             for (other, score) in neighbours(space, item, &mut scratch) {
@@ -311,7 +312,7 @@ fn compute(
             replaced,
         });
     };
-    let mut scratch = Scratch::new(space.ids.len());
+    let mut scratch = Scratch::new(&space);
     let mut pairs = Vec::new();
     let mut replaced: Vec<u32> = Vec::new();
     let mut current: BTreeMap<u32, Vec<(u32, f32)>> = BTreeMap::new();
