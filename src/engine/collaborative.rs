@@ -23,6 +23,8 @@ pub const STAGE: &str = "collaborative";
 pub const NEIGHBOURS: usize = 30;
 /// New interactions, as a share of all, that make the model worth retraining.
 const RETRAIN_FRACTION: f64 = 0.05;
+/// Model rows per write transaction.
+const ROWS_PER_TRANSACTION: usize = 50_000;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Params {
@@ -310,20 +312,39 @@ pub fn run(conn: &mut Connection, full: bool) -> Result<RunOutcome, EngineError>
         (w, models)
     };
     let updated = models.iter().map(Vec::len).sum();
-    let committed = commit(conn, STAGE, w, true, |tx| {
-        tx.execute("DELETE FROM collaborative_neighbours", [])?;
+    // Written in short transactions (the API keeps writing), each replacing one range of content
+    // ids (no mass delete, which would visit the whole table in one transaction); the watermark
+    // moves last, so an interrupted run is redone, and fold-ins meanwhile read a partly new model.
+    let mut rows: Vec<&(i64, Vec<u8>)> = models.iter().flatten().collect();
+    rows.sort_by_key(|(id, _)| *id);
+    let chunks: Vec<&[&(i64, Vec<u8>)]> = rows.chunks(ROWS_PER_TRANSACTION).collect();
+    let mut low = i64::MIN;
+    for (n, chunk) in chunks.iter().enumerate() {
+        let high = match chunk.last() {
+            Some((id, _)) if n + 1 < chunks.len() => *id,
+            _ => i64::MAX,
+        };
+        let tx = crate::db::write_transaction(conn)?;
+        tx.execute(
+            "DELETE FROM collaborative_neighbours WHERE content_id BETWEEN ?1 AND ?2",
+            [low, high],
+        )?;
         // A content deleted since the snapshot must not come back as a model row.
         let mut insert = tx.prepare_cached(
             "INSERT INTO collaborative_neighbours (content_id, neighbours)
              SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM content WHERE content_id = ?1)",
         )?;
-        for rows in &models {
-            for (content_id, blob) in rows {
-                insert.execute(params![content_id, blob])?;
-            }
+        for (content_id, blob) in chunk.iter() {
+            insert.execute(params![content_id, blob])?;
         }
-        Ok(())
-    })?;
+        drop(insert);
+        tx.commit()?;
+        low = high.saturating_add(1);
+    }
+    if chunks.is_empty() {
+        conn.execute("DELETE FROM collaborative_neighbours", [])?;
+    }
+    let committed = commit(conn, STAGE, w, true, |_| Ok(()))?;
     Ok(if committed {
         RunOutcome::Ran {
             from: w.from,

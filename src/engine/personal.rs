@@ -906,7 +906,6 @@ fn run_full(conn: &mut Connection, w: Window) -> Result<RunOutcome, EngineError>
     };
     timer.lap("read interactions");
     let mut sources = Sources::lazy();
-    let index: IdMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
     // Every user's lists in all media, compact, so that each user's rows are written at once, in
     // key order (appends, not six scattered passes).
     let mut lists: Vec<Vec<Listed>> = ids.iter().map(|_| Vec::new()).collect();
@@ -918,7 +917,7 @@ fn run_full(conn: &mut Connection, w: Window) -> Result<RunOutcome, EngineError>
             tx.commit()?;
         }
         timer.lap("load models");
-        for (chunk_ids, chunk) in ids.chunks(CHUNK).zip(people.chunks(CHUNK)) {
+        for (chunk, chunk_lists) in people.chunks(CHUNK).zip(lists.chunks_mut(CHUNK)) {
             // The models are in memory: both cores compute, halves of the chunk each.
             let picks: Vec<Vec<Pick>> = std::thread::scope(|scope| {
                 let sources = &sources;
@@ -938,8 +937,8 @@ fn run_full(conn: &mut Connection, w: Window) -> Result<RunOutcome, EngineError>
                     .flat_map(|w| w.join().unwrap_or_default())
                     .collect()
             });
-            for (user, picks) in chunk_ids.iter().zip(picks) {
-                let slot = &mut lists[index[user]];
+            for (slot, picks) in chunk_lists.iter_mut().zip(picks) {
+                slot.reserve_exact(picks.len());
                 slot.extend(picks.into_iter().filter_map(|pick| {
                     Some(Listed {
                         content: u32::try_from(pick.content_id).ok()?,

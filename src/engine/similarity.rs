@@ -355,8 +355,6 @@ fn compute(
     })
 }
 
-/// Marks a full rebuild in progress (its rows are written in many short transactions).
-const REBUILDING: &str = "similarity.rebuilding";
 /// Rows per write transaction of a full rebuild: the API's writers wait for one of them at most.
 const ROWS_PER_TRANSACTION: usize = 50_000;
 
@@ -382,29 +380,32 @@ fn insert_pairs(
     Ok(())
 }
 
-/// Replaces the whole table in short transactions (with foreign keys off, see
-/// `super::without_foreign_keys`), so that the API keeps writing during a rebuild; a marker row makes
-/// an interrupted rebuild start over. The last transaction removes the rows of contents deleted
-/// meanwhile and moves the watermark.
+/// Replaces every content's list in short transactions (with foreign keys off, see
+/// `super::without_foreign_keys`), so that the API keeps writing during a rebuild: each transaction
+/// replaces the lists of a run of contents (no mass delete, which would visit the whole table in one
+/// transaction). An interrupted rebuild leaves old and new lists side by side, all valid. The last
+/// transaction removes the rows of contents deleted meanwhile and moves the watermark.
 fn write_full(
     conn: &mut Connection,
     w: Window,
     work: &[(&'static Medium, Output)],
 ) -> Result<bool, EngineError> {
-    {
-        let tx = crate::db::write_transaction(conn)?;
-        tx.execute(
-            "INSERT INTO engine_stage (stage, last_event_id) VALUES (?1, 1)
-             ON CONFLICT (stage) DO UPDATE SET last_event_id = 1",
-            [REBUILDING],
-        )?;
-        // SQLite empties a whole table without visiting its rows.
-        tx.execute("DELETE FROM similars_content", [])?;
-        tx.commit()?;
-    }
+    let items_per_transaction = (ROWS_PER_TRANSACTION / NEIGHBOURS).max(1);
     for (medium, out) in work {
-        for pairs in out.pairs.chunks(ROWS_PER_TRANSACTION) {
+        // Pairs are grouped by item, in item order.
+        let mut rest: &[(u32, u32, f32)] = &out.pairs;
+        for first in (0..out.ids.len()).step_by(items_per_transaction) {
+            let end = (first + items_per_transaction).min(out.ids.len()) as u32;
+            let split = rest.partition_point(|(item, _, _)| *item < end);
+            let (pairs, later) = rest.split_at(split);
+            rest = later;
             let tx = crate::db::write_transaction(conn)?;
+            let mut clear =
+                tx.prepare_cached("DELETE FROM similars_content WHERE content_id0 = ?1")?;
+            for id in &out.ids[first..end as usize] {
+                clear.execute([id])?;
+            }
+            drop(clear);
             insert_pairs(&tx, medium, out, pairs)?;
             tx.commit()?;
         }
@@ -416,15 +417,12 @@ fn write_full(
         for id in super::deleted_since(tx, w.to)? {
             orphaned.execute([id])?;
         }
-        tx.execute("DELETE FROM engine_stage WHERE stage = ?1", [REBUILDING])?;
         Ok(())
     })
 }
 
 /// One run of the stage.
 pub fn run(conn: &mut Connection, full: bool) -> Result<RunOutcome, EngineError> {
-    // A full rebuild that did not finish left a partial table: only another full one repairs it.
-    let full = full || super::watermark(conn, REBUILDING)? > 0;
     let (w, work) = {
         let tx = conn.transaction()?;
         let w = window(&tx, STAGE, full)?;
