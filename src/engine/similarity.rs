@@ -289,7 +289,7 @@ fn compute(
                 .map(|start| {
                     let space = &space;
                     scope.spawn(move || {
-                        let mut scratch = Scratch::new(&space);
+                        let mut scratch = Scratch::new(space);
                         let mut pairs = Vec::new();
                         for item in start..(start + chunk).min(space.ids.len()) {
                             for (other, score) in neighbours(space, item, &mut scratch) {
