@@ -99,6 +99,10 @@ fn assemble(
                     rocket.config().port
                 );
                 tracing::info!("recofinement listening on {endpoint}");
+                rocket::tokio::spawn(crate::db::run_checkpointer(
+                    database.clone(),
+                    std::time::Duration::from_secs(1),
+                ));
                 rocket::tokio::spawn(mail::run_worker(db, transport, signal));
                 if engine_interval > 0 {
                     let interval = std::time::Duration::from_secs(engine_interval);

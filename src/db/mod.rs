@@ -120,9 +120,43 @@ pub fn open_connection(path: &Path) -> Result<Connection, StoreError> {
 }
 
 /// Per-connection settings. The bundled SQLite already defaults foreign keys on; say it anyway.
+///
+/// The pool's connections never checkpoint the WAL themselves: SQLite makes the committer that
+/// crosses the threshold copy the log back, and after an engine rebuild's bulk writes that would be
+/// some request paying seconds. `run_checkpointer` does it in the background instead.
 fn configure_connection(conn: &mut Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
-    conn.execute_batch("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;")
+    conn.execute_batch(
+        "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;",
+    )
+}
+
+/// Copies the WAL back into the database every `interval`, on a connection of its own (PASSIVE:
+/// never waits for readers or writers), for the pool's connections that leave it to us.
+pub async fn run_checkpointer(path: PathBuf, interval: Duration) {
+    let mut conn: Option<Connection> = None;
+    loop {
+        rocket::tokio::time::sleep(interval).await;
+        let mut held = conn.take();
+        let path = path.clone();
+        let outcome = rocket::tokio::task::spawn_blocking(move || {
+            match held.take() {
+                Some(conn) => Ok(conn),
+                None => open_connection(&path).map_err(|e| e.to_string()),
+            }
+            .and_then(|conn| {
+                conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)")
+                    .map(|()| conn)
+                    .map_err(|e| e.to_string())
+            })
+        })
+        .await;
+        match outcome {
+            Ok(Ok(kept)) => conn = Some(kept),
+            Ok(Err(e)) => tracing::warn!("WAL checkpoint: {e}"),
+            Err(e) => tracing::warn!("WAL checkpoint: {e}"),
+        }
+    }
 }
 
 /// Applies the embedded migrations that are not applied yet.

@@ -31,7 +31,7 @@ pub const PER_ENGINE: usize = 10;
 /// A person's strongest interactions that seed collaborative and similar contents.
 const HISTORY_CAP: usize = 200;
 /// Popular contents per medium that "liked genres" choose from.
-const POOL: usize = 2000;
+const POOL: usize = 600;
 /// Users per write transaction in a full run: the API's writers wait for one chunk at most.
 const CHUNK: usize = 1000;
 
