@@ -235,6 +235,8 @@ fn rating_to_lists(work: &Path) {
         }
         samples.push(started.elapsed().as_secs_f64() * 1000.0);
     }
+    let in_order: Vec<String> = samples.iter().map(|ms| format!("{ms:.0}")).collect();
+    println!("\nrating → lists, ms, in order: {}", in_order.join(" "));
     println!("\n| rating → that user's lists committed | p50 ms | p99 ms | max ms | ratings |");
     println!("|---|---|---|---|---|");
     summary("PATCH meta, server engine on", samples);
