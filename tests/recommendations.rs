@@ -710,3 +710,29 @@ fn evaluate_scores_the_engines_against_the_baselines() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown medium"));
 }
+
+#[test]
+fn the_model_learns_from_interleaved_histories() {
+    // Interactions arrive interleaved (as through the API): each user's history is still one.
+    let app = TestApp::new();
+    let genre = app.add_genre("Jazz", "TRACK");
+    let items: Vec<i64> = (0..4)
+        .map(|i| app.add_content("track", json!({"title": format!("Tune {i}")}), &[genre]))
+        .collect();
+    let fans: Vec<User> = (0..3)
+        .map(|i| app.register(&format!("j{i}@example.com"), &format!("jazz{i}")))
+        .collect();
+    for item in &items[..2] {
+        for fan in &fans {
+            consume(&app, fan, "track", *item, 5);
+        }
+    }
+    let mut conn = app.db();
+    collaborative::run(&mut conn, true).unwrap();
+    let of_first = collaborative::stored(&conn, items[0]).unwrap();
+    assert_eq!(
+        of_first.first().map(|n| n.0),
+        Some(items[1]),
+        "{of_first:?}"
+    );
+}

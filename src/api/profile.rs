@@ -573,19 +573,36 @@ async fn recommend(state: &State<AppState>, bearer: Bearer, uuid: UuidParam) -> 
         .db
         .run(move |conn| {
             let profile = caller_permission_profile(conn, &token, &uuid.0)?;
-            // Snapshot and results commit together: a launch never shows without its results.
-            let tx = db::write_transaction(conn)?;
-            let event_id = profiles::snapshot(&tx, profile.profile_id)?;
-            crate::engine::personal::recommend_launch(&tx, event_id)?;
-            tx.commit()?;
-            Ok(event_id)
+            // As the reference: the snapshot commits first (it is the engine's input and stays in
+            // the history even if the engine fails), then the engine computes and writes its results.
+            let event_id = {
+                let tx = db::write_transaction(conn)?;
+                let event_id = profiles::snapshot(&tx, profile.profile_id)?;
+                tx.commit()?;
+                event_id
+            };
+            let computed = (|| -> rusqlite::Result<()> {
+                let results = crate::engine::personal::launch_results(conn, event_id)?;
+                let tx = db::write_transaction(conn)?;
+                crate::engine::personal::store_launch_results(&tx, event_id, &results)?;
+                tx.commit()
+            })();
+            Ok(computed.map(|()| event_id).map_err(|e| {
+                tracing::error!("profile recommendation {event_id}: {e}");
+            }))
         })
         .await?;
-    Ok(Reply::with(
-        Status::Ok,
-        "Recommendation complete for this profile!",
-        &[("event_id", Value::from(event_id))],
-    ))
+    match event_id {
+        Ok(event_id) => Ok(Reply::with(
+            Status::Ok,
+            "Recommendation complete for this profile!",
+            &[("event_id", Value::from(event_id))],
+        )),
+        Err(()) => Err(ApiError::business(
+            Status::InternalServerError,
+            "Error during the process!",
+        )),
+    }
 }
 
 /// The liked genres copied at a launch.

@@ -24,7 +24,7 @@ pub const NEIGHBOURS: usize = 30;
 /// New interactions, as a share of all, that make the model worth retraining.
 const RETRAIN_FRACTION: f64 = 0.05;
 /// Model rows per write transaction.
-const ROWS_PER_TRANSACTION: usize = 50_000;
+const ROWS_PER_TRANSACTION: usize = 20_000;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Params {
@@ -223,7 +223,9 @@ fn matrices(conn: &Connection) -> rusqlite::Result<Vec<Matrix>> {
             histories: Vec::new(),
         })
         .collect();
-    let mut current_user = None;
+    // Rows come in table order, which interleaves users whose interactions arrived together:
+    // each matrix keeps its own row per user.
+    let mut rows_of: Vec<IdMap<i64, usize>> = MEDIA.iter().map(|_| IdMap::default()).collect();
     let mut stmt = conn.prepare(
         "SELECT user_id, content_id, rating, coalesce(review_see_count, 0), coalesce(count, 0) FROM meta_user_content",
     )?;
@@ -243,23 +245,19 @@ fn matrices(conn: &Connection) -> rusqlite::Result<Vec<Matrix>> {
         let (Some(medium), true) = (medium, strength > 0.0) else {
             continue;
         };
-        if current_user != Some(user) {
-            current_user = Some(user);
-            for matrix in out.iter_mut() {
-                if matrix.histories.last().is_none_or(|h| !h.is_empty()) {
-                    matrix.histories.push(Vec::new());
-                }
-            }
-        }
-        let matrix = &mut out[medium as usize];
+        let medium = usize::from(medium);
+        let matrix = &mut out[medium];
         let next = matrix.ids.len() as u32;
         let position = *matrix.position.entry(content_id).or_insert(next);
         if position == next {
             matrix.ids.push(content_id);
         }
-        if let Some(history) = matrix.histories.last_mut() {
-            history.push((position, strength));
+        let next_row = matrix.histories.len();
+        let user_row = *rows_of[medium].entry(user).or_insert(next_row);
+        if user_row == next_row {
+            matrix.histories.push(Vec::new());
         }
+        matrix.histories[user_row].push((position, strength));
     }
     Ok(out)
 }

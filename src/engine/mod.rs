@@ -25,6 +25,8 @@ use std::time::Duration;
 pub enum EngineError {
     #[error(transparent)]
     Sqlite(#[from] rusqlite::Error),
+    #[error("an engine worker thread panicked")]
+    WorkerPanicked,
 }
 
 /// What one run of one stage did.
@@ -118,6 +120,41 @@ pub fn without_foreign_keys<T>(
     let result = work(conn);
     conn.execute_batch("PRAGMA foreign_keys = ON")?;
     result
+}
+
+/// Rows per multi-row INSERT of a bulk write.
+const ROWS_PER_STATEMENT: usize = 100;
+
+/// Inserts `rows` through multi-row `INSERT ... VALUES (...), (...), ...` statements of up to
+/// `ROWS_PER_STATEMENT` rows: a rebuild writes tens of millions of rows, and SQLite's per-statement
+/// cost (step, reset, bind) is then paid a hundred times less often. `bind` binds one row's `width`
+/// values from the given 1-based parameter index on.
+pub fn insert_batched<T>(
+    tx: &Transaction<'_>,
+    head: &str,
+    width: usize,
+    rows: &[T],
+    mut bind: impl FnMut(&mut rusqlite::Statement<'_>, usize, &T) -> rusqlite::Result<()>,
+) -> rusqlite::Result<()> {
+    let tuple = format!("({})", vec!["?"; width].join(", "));
+    let sql = |n: usize| format!("{head} {}", vec![tuple.as_str(); n].join(", "));
+    let full = rows.chunks_exact(ROWS_PER_STATEMENT);
+    let rest = full.remainder();
+    let mut statement = tx.prepare_cached(&sql(ROWS_PER_STATEMENT))?;
+    for chunk in full {
+        for (i, row) in chunk.iter().enumerate() {
+            bind(&mut statement, i * width + 1, row)?;
+        }
+        statement.raw_execute()?;
+    }
+    if !rest.is_empty() {
+        let mut statement = tx.prepare(&sql(rest.len()))?;
+        for (i, row) in rest.iter().enumerate() {
+            bind(&mut statement, i * width + 1, row)?;
+        }
+        statement.raw_execute()?;
+    }
+    Ok(())
 }
 
 /// Contents deleted by events after `after`.
@@ -235,7 +272,7 @@ pub async fn run_workers(path: PathBuf, interval: Duration, signal: EngineSignal
             rocket::tokio::time::sleep(DEBOUNCE).await;
             on_own_connection(&fast_path, |conn| {
                 if behind(conn, &[personal::STAGE])? {
-                    let outcome = personal::run(conn, false)?;
+                    let outcome = personal::run_fold_ins(conn)?;
                     tracing::debug!(stage = personal::STAGE, ?outcome, "engine");
                 }
                 Ok(())
@@ -257,6 +294,10 @@ pub async fn run_workers(path: PathBuf, interval: Duration, signal: EngineSignal
                 ] {
                     tracing::debug!(stage, ?outcome, "engine");
                 }
+                // A first run or a retrained model calls for everyone's lists (the fast loop leaves
+                // that to us); otherwise this folds in what the fast loop has not yet.
+                let outcome = personal::run(conn, false)?;
+                tracing::debug!(stage = personal::STAGE, ?outcome, "engine");
             }
             Ok(())
         })

@@ -33,7 +33,7 @@ const HISTORY_CAP: usize = 200;
 /// Popular contents per medium that "liked genres" choose from.
 const POOL: usize = 600;
 /// Users per write transaction in a full run: the API's writers wait for one chunk at most.
-const CHUNK: usize = 1000;
+const CHUNK: usize = 250;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Engine {
@@ -504,7 +504,8 @@ fn store_user(tx: &Transaction<'_>, user_id: i64, picks: &[Pick]) -> rusqlite::R
     let mut insert = tx.prepare_cached(
         "INSERT INTO recommended_content (user_id, content_id, score, engine, engine_priority, content_type)
          SELECT ?1, ?2, ?3, ?4, ?5, ?6
-         WHERE EXISTS (SELECT 1 FROM \"user\" WHERE user_id = ?1) AND EXISTS (SELECT 1 FROM content WHERE content_id = ?2)",
+         WHERE EXISTS (SELECT 1 FROM \"user\" WHERE user_id = ?1) AND EXISTS (SELECT 1 FROM content WHERE content_id = ?2)
+           AND NOT EXISTS (SELECT 1 FROM bad_recommendation_content WHERE user_id = ?1 AND content_id = ?2)",
     )?;
     for pick in picks {
         insert.execute(params![
@@ -542,31 +543,43 @@ fn store_chunk(
     let mut exists =
         tx.prepare_cached(r#"SELECT EXISTS (SELECT 1 FROM "user" WHERE user_id = ?1)"#)?;
     let mut clear = tx.prepare_cached("DELETE FROM recommended_content WHERE user_id = ?1")?;
-    let mut insert = tx.prepare_cached(
-        "INSERT INTO recommended_content (user_id, content_id, score, engine, engine_priority, content_type)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?;
-    let mut written = 0;
+    let mut rows: Vec<(i64, Listed)> = Vec::new();
     for (user_id, list) in users.iter().zip(lists.iter_mut()) {
         if fresher.contains(user_id) || !exists.query_row([user_id], |r| r.get::<_, bool>(0))? {
             continue;
         }
         clear.execute([user_id])?;
         list.sort_by_key(|l| l.content);
-        for listed in list.iter() {
-            insert.execute(params![
-                user_id,
-                listed.content,
-                // Stored as computed for the incremental path (f64 rounded to 6 places).
-                round(f64::from(listed.score)),
-                listed.engine.name(),
-                listed.engine.priority(),
-                MEDIA[usize::from(listed.medium)].table.content_type
-            ])?;
-            written += 1;
-        }
+        rows.extend(list.iter().map(|listed| (*user_id, *listed)));
         list.clear();
         list.shrink_to_fit();
+    }
+    super::insert_batched(
+        tx,
+        "INSERT INTO recommended_content (user_id, content_id, score, engine, engine_priority, content_type) VALUES",
+        6,
+        &rows,
+        |statement, first, (user_id, listed)| {
+            statement.raw_bind_parameter(first, user_id)?;
+            statement.raw_bind_parameter(first + 1, listed.content)?;
+            // Stored as the incremental path computes it (f64 rounded to 6 places).
+            statement.raw_bind_parameter(first + 2, round(f64::from(listed.score)))?;
+            statement.raw_bind_parameter(first + 3, listed.engine.name())?;
+            statement.raw_bind_parameter(first + 4, listed.engine.priority())?;
+            statement.raw_bind_parameter(
+                first + 5,
+                MEDIA[usize::from(listed.medium)].table.content_type,
+            )
+        },
+    )?;
+    let written = rows.len();
+    // A report made while the lists were computed wins over them.
+    let mut reported = tx.prepare_cached(
+        "DELETE FROM recommended_content WHERE user_id = ?1
+           AND content_id IN (SELECT content_id FROM bad_recommendation_content WHERE user_id = ?1)",
+    )?;
+    for user_id in users {
+        reported.execute([user_id])?;
     }
     let mut orphaned =
         tx.prepare_cached("DELETE FROM recommended_content WHERE content_id = ?1")?;
@@ -593,22 +606,33 @@ pub fn refresh_user(conn: &mut Connection, user_id: i64) -> Result<usize, Engine
     Ok(picks.len())
 }
 
-/// Computes and stores a sandbox profile launch's results (the caller's transaction).
-pub fn recommend_launch(conn: &Connection, event_id: i64) -> rusqlite::Result<usize> {
+/// Computes a sandbox profile launch's results from its snapshot (read outside any write lock).
+pub fn launch_results(conn: &Connection, event_id: i64) -> rusqlite::Result<Vec<Pick>> {
     let person = launch(conn, event_id)?;
-    let picks = lists(conn, &mut Sources::lazy(), &person)?;
+    lists(conn, &mut Sources::lazy(), &person)
+}
+
+/// Writes a launch's results (in the caller's write transaction); contents deleted meanwhile are
+/// left out.
+pub fn store_launch_results(
+    conn: &Connection,
+    event_id: i64,
+    picks: &[Pick],
+) -> rusqlite::Result<usize> {
     let mut insert = conn.prepare_cached(
-        "INSERT OR REPLACE INTO recommendation_launched_result (event_id, content_id, score, engine) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT OR REPLACE INTO recommendation_launched_result (event_id, content_id, score, engine)
+         SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM content WHERE content_id = ?2)",
     )?;
-    for pick in &picks {
-        insert.execute(params![
+    let mut written = 0;
+    for pick in picks {
+        written += insert.execute(params![
             event_id,
             pick.content_id,
             pick.score,
             pick.engine.name()
         ])?;
     }
-    Ok(picks.len())
+    Ok(written)
 }
 
 /// Users who wrote interactions in the window.
@@ -646,7 +670,8 @@ fn refresh_groups(tx: &Transaction<'_>, groups: &BTreeSet<i64>) -> rusqlite::Res
            UNION SELECT user_id FROM group_members WHERE group_id = ?1"#,
     )?;
     let mut lists_of = tx.prepare_cached(
-        "SELECT content_id, score, engine, content_type FROM recommended_content WHERE user_id = ?1",
+        "SELECT r.content_id, r.score, r.engine, r.content_type FROM recommended_content r
+         JOIN content c ON c.content_id = r.content_id WHERE r.user_id = ?1",
     )?;
     let mut vetoed_by = tx.prepare_cached(
         "SELECT content_id FROM meta_user_content WHERE user_id = ?1 AND (rating > 0 OR count > 0)
@@ -667,8 +692,8 @@ fn refresh_groups(tx: &Transaction<'_>, groups: &BTreeSet<i64>) -> rusqlite::Res
             continue;
         }
         let mut vetoed: IdSet<i64> = IdSet::default();
-        // content → (sum, count, best engine, content type)
-        let mut merged: IdMap<i64, (f64, usize, Engine, String)> = IdMap::default();
+        // content → (sum, count, least, best engine, content type)
+        let mut merged: IdMap<i64, (f64, usize, f64, Engine, String)> = IdMap::default();
         for person in &people {
             for id in vetoed_by.query_map([person], |r| r.get(0))? {
                 vetoed.insert(id?);
@@ -688,27 +713,29 @@ fn refresh_groups(tx: &Transaction<'_>, groups: &BTreeSet<i64>) -> rusqlite::Res
                 else {
                     continue;
                 };
-                let slot = merged
-                    .entry(content_id)
-                    .or_insert((0.0, 0, engine, content_type));
+                let slot = merged.entry(content_id).or_insert((
+                    0.0,
+                    0,
+                    f64::INFINITY,
+                    engine,
+                    content_type,
+                ));
                 slot.0 += score;
                 slot.1 += 1;
-                slot.2 = slot.2.max(engine);
+                slot.2 = slot.2.min(score);
+                slot.3 = slot.3.max(engine);
             }
         }
         let n = people.len() as f64;
         let mut by_medium: IdMap<String, Vec<(i64, f32)>> = IdMap::default();
         let mut facts: IdMap<i64, Engine> = IdMap::default();
-        for (content_id, (sum, count, engine, content_type)) in merged {
+        for (content_id, (sum, count, lowest, engine, content_type)) in merged {
             if vetoed.contains(&content_id) {
                 continue;
             }
             let mean = sum / n;
-            let least = if count == people.len() {
-                sum / count as f64
-            } else {
-                0.0
-            };
+            // The least satisfied person's score: 0 for whoever does not have it in their list.
+            let least = if count == people.len() { lowest } else { 0.0 };
             by_medium
                 .entry(content_type)
                 .or_default()
@@ -896,13 +923,19 @@ impl Timer {
 /// Full run: every user's lists, medium by medium (one medium's models in memory at a time), written
 /// in chunks of users so that the API's writers never wait long; then every group. A user whose
 /// interactions changed after the run started keeps the fresher lists an incremental run wrote.
-fn run_full(conn: &mut Connection, w: Window) -> Result<RunOutcome, EngineError> {
+fn run_full(conn: &mut Connection, w: Window, model: i64) -> Result<RunOutcome, EngineError> {
     let mut timer = Timer::default();
     let (ids, people) = {
         let tx = conn.transaction()?;
         let everyone = everyone(&tx)?;
         tx.commit()?;
         everyone
+    };
+    let live = {
+        let tx = conn.transaction()?;
+        let live = collaborative::media_of_contents(&tx)?;
+        tx.commit()?;
+        live
     };
     timer.lap("read interactions");
     let mut sources = Sources::lazy();
@@ -919,7 +952,7 @@ fn run_full(conn: &mut Connection, w: Window) -> Result<RunOutcome, EngineError>
         timer.lap("load models");
         for (chunk, chunk_lists) in people.chunks(CHUNK).zip(lists.chunks_mut(CHUNK)) {
             // The models are in memory: both cores compute, halves of the chunk each.
-            let picks: Vec<Vec<Pick>> = std::thread::scope(|scope| {
+            let picks: Option<Vec<Vec<Pick>>> = std::thread::scope(|scope| {
                 let sources = &sources;
                 let half = chunk.len().div_ceil(2).max(1);
                 let workers: Vec<_> = chunk
@@ -932,14 +965,23 @@ fn run_full(conn: &mut Connection, w: Window) -> Result<RunOutcome, EngineError>
                         })
                     })
                     .collect();
+                // A worker that panicked must not shift the other users' lists onto the wrong users.
                 workers
                     .into_iter()
-                    .flat_map(|w| w.join().unwrap_or_default())
-                    .collect()
+                    .map(|w| w.join().ok())
+                    .collect::<Option<Vec<_>>>()
+                    .map(|parts| parts.into_iter().flatten().collect())
             });
+            let picks = picks.ok_or(EngineError::WorkerPanicked)?;
             for (slot, picks) in chunk_lists.iter_mut().zip(picks) {
                 slot.reserve_exact(picks.len());
                 slot.extend(picks.into_iter().filter_map(|pick| {
+                    // The model may name contents deleted since it was trained.
+                    let live = usize::try_from(pick.content_id)
+                        .ok()
+                        .and_then(|i| live.get(i).copied().flatten())
+                        .is_some();
+                    live.then_some(())?;
                     Some(Listed {
                         content: u32::try_from(pick.content_id).ok()?,
                         score: pick.score as f32,
@@ -971,22 +1013,26 @@ fn run_full(conn: &mut Connection, w: Window) -> Result<RunOutcome, EngineError>
     }
     timer.lap("groups");
     tracing::info!(stage = STAGE, seconds = ?timer.spent, "full run");
-    let committed = commit(conn, STAGE, w, true, |tx| {
+    // Every list was recomputed from data at least as new as `w.to`, and users with newer events
+    // kept their fresher lists: the watermark moves to `w.to` unless an incremental run already
+    // took it further (never backwards, and a full run is never thrown away), and the model this
+    // run used is recorded as seen.
+    let tx = crate::db::write_transaction(conn)?;
+    for (stage, value) in [(STAGE, w.to), (MODEL_SEEN, model)] {
         tx.execute(
-            "INSERT INTO engine_stage (stage, last_event_id) VALUES (?1, ?2)
-             ON CONFLICT (stage) DO UPDATE SET last_event_id = excluded.last_event_id",
-            params![MODEL_SEEN, super::watermark(tx, collaborative::STAGE)?],
+            "INSERT INTO engine_stage (stage, last_event_id, last_run_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (stage) DO UPDATE SET
+                 last_event_id = CASE WHEN ?1 = ?4 THEN max(last_event_id, excluded.last_event_id)
+                                      ELSE excluded.last_event_id END,
+                 last_run_at = excluded.last_run_at",
+            params![stage, value, crate::util::time::now_text(), STAGE],
         )?;
-        Ok(())
-    })?;
-    Ok(if committed {
-        RunOutcome::Ran {
-            from: w.from,
-            to: w.to,
-            updated,
-        }
-    } else {
-        RunOutcome::Superseded
+    }
+    tx.commit()?;
+    Ok(RunOutcome::Ran {
+        from: w.from,
+        to: w.to,
+        updated,
     })
 }
 
@@ -996,17 +1042,36 @@ const MODEL_SEEN: &str = "recommendations.model";
 
 /// One run of the stage: full when asked, on the first run, or after the model was retrained.
 pub fn run(conn: &mut Connection, full: bool) -> Result<RunOutcome, EngineError> {
-    let (w, model_changed) = {
+    let (w, model, model_changed) = {
         let tx = conn.transaction()?;
         let w = window(&tx, STAGE, full)?;
         let model = super::watermark(&tx, collaborative::STAGE)?;
         let seen = super::watermark(&tx, MODEL_SEEN)?;
         tx.commit()?;
-        (w, model != seen)
+        (w, model, model != seen)
     };
     if full || w.from == 0 || model_changed {
-        super::without_foreign_keys(conn, |conn| run_full(conn, Window { from: 0, to: w.to }))
+        super::without_foreign_keys(conn, |conn| {
+            run_full(conn, Window { from: 0, to: w.to }, model)
+        })
     } else {
         run_incremental(conn, w)
     }
+}
+
+/// The server's fast path: fold new interactions into their authors' lists, but leave a due full
+/// run (first run, retrained model) to the slow loop, so that ratings never wait behind one.
+pub fn run_fold_ins(conn: &mut Connection) -> Result<RunOutcome, EngineError> {
+    let (w, full_due) = {
+        let tx = conn.transaction()?;
+        let w = window(&tx, STAGE, false)?;
+        let due = w.from == 0
+            || super::watermark(&tx, collaborative::STAGE)? != super::watermark(&tx, MODEL_SEEN)?;
+        tx.commit()?;
+        (w, due)
+    };
+    if full_due {
+        return Ok(RunOutcome::UpToDate { watermark: w.from });
+    }
+    run_incremental(conn, w)
 }

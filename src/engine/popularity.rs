@@ -16,7 +16,7 @@ use std::collections::{BTreeSet, HashMap};
 
 pub const STAGE: &str = "popularity";
 /// Rows per write transaction of a full run.
-const ROWS_PER_TRANSACTION: usize = 50_000;
+const ROWS_PER_TRANSACTION: usize = 20_000;
 
 /// Content types whose scores the events of the window may change.
 fn touched(conn: &Connection, w: Window) -> rusqlite::Result<BTreeSet<String>> {

@@ -356,7 +356,7 @@ fn compute(
 }
 
 /// Rows per write transaction of a full rebuild: the API's writers wait for one of them at most.
-const ROWS_PER_TRANSACTION: usize = 50_000;
+const ROWS_PER_TRANSACTION: usize = 20_000;
 
 fn insert_pairs(
     tx: &rusqlite::Transaction<'_>,
@@ -364,20 +364,20 @@ fn insert_pairs(
     out: &Output,
     pairs: &[(u32, u32, f32)],
 ) -> rusqlite::Result<()> {
-    let mut insert = tx.prepare_cached(
-        "INSERT OR REPLACE INTO similars_content (content_id0, content_id1, similarity, content_type0, content_type1)
-         VALUES (?1, ?2, ?3, ?4, ?4)",
-    )?;
-    for (a, b, score) in pairs {
-        let (a, b) = (out.ids[*a as usize], out.ids[*b as usize]);
-        insert.execute(rusqlite::params![
-            a,
-            b,
-            f64::from(*score),
-            medium.table.content_type
-        ])?;
-    }
-    Ok(())
+    let content_type = medium.table.content_type;
+    super::insert_batched(
+        tx,
+        "INSERT OR REPLACE INTO similars_content (content_id0, content_id1, similarity, content_type0, content_type1) VALUES",
+        5,
+        pairs,
+        |statement, first, (a, b, score)| {
+            statement.raw_bind_parameter(first, out.ids[*a as usize])?;
+            statement.raw_bind_parameter(first + 1, out.ids[*b as usize])?;
+            statement.raw_bind_parameter(first + 2, f64::from(*score))?;
+            statement.raw_bind_parameter(first + 3, content_type)?;
+            statement.raw_bind_parameter(first + 4, content_type)
+        },
+    )
 }
 
 /// Replaces every content's list in short transactions (with foreign keys off, see
