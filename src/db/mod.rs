@@ -131,6 +131,9 @@ fn configure_connection(conn: &mut Connection) -> rusqlite::Result<()> {
     )
 }
 
+/// WAL size past which the background checkpoint truncates the log.
+const WAL_TRUNCATE_BYTES: u64 = 64 * 1024 * 1024;
+
 /// Copies the WAL back into the database every `interval`, on a connection of its own (PASSIVE:
 /// never waits for readers or writers), for the pool's connections that leave it to us.
 pub async fn run_checkpointer(path: PathBuf, interval: Duration) {
@@ -145,7 +148,14 @@ pub async fn run_checkpointer(path: PathBuf, interval: Duration) {
                 None => open_connection(&path).map_err(|e| e.to_string()),
             }
             .and_then(|conn| {
-                conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)")
+                // Under a steady stream of reads a passive checkpoint never lets the log restart;
+                // past a size, truncate it (waits for the readers of the moment, briefly holds
+                // writers back).
+                let mut wal = path.clone().into_os_string();
+                wal.push("-wal");
+                let large = std::fs::metadata(&wal).is_ok_and(|m| m.len() > WAL_TRUNCATE_BYTES);
+                let mode = if large { "TRUNCATE" } else { "PASSIVE" };
+                conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(()))
                     .map(|()| conn)
                     .map_err(|e| e.to_string())
             })

@@ -337,6 +337,7 @@ pub fn run(conn: &mut Connection, full: bool) -> Result<RunOutcome, EngineError>
         }
         drop(insert);
         tx.commit()?;
+        super::chunk_committed(conn);
         low = high.saturating_add(1);
     }
     if chunks.is_empty() {

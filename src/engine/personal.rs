@@ -1000,6 +1000,7 @@ fn run_full(conn: &mut Connection, w: Window, model: i64) -> Result<RunOutcome, 
         let tx = crate::db::write_transaction(conn)?;
         updated += store_chunk(&tx, chunk_ids, chunk, w.to)?;
         tx.commit()?;
+        super::chunk_committed(conn);
     }
     timer.lap("write lists");
     let groups: Vec<i64> = conn
@@ -1010,6 +1011,7 @@ fn run_full(conn: &mut Connection, w: Window, model: i64) -> Result<RunOutcome, 
         let tx = crate::db::write_transaction(conn)?;
         refresh_groups(&tx, &chunk.iter().copied().collect())?;
         tx.commit()?;
+        super::chunk_committed(conn);
     }
     timer.lap("groups");
     tracing::info!(stage = STAGE, seconds = ?timer.spent, "full run");

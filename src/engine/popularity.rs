@@ -218,16 +218,19 @@ pub fn run(conn: &mut Connection, full: bool) -> Result<RunOutcome, EngineError>
             let tx = crate::db::write_transaction(conn)?;
             tx.execute("DELETE FROM content_signal", [])?;
             tx.commit()?;
+            super::chunk_committed(conn);
         }
         for rows in signals.chunks(ROWS_PER_TRANSACTION) {
             let tx = crate::db::write_transaction(conn)?;
             write_signals(&tx, rows)?;
             tx.commit()?;
+            super::chunk_committed(conn);
         }
         for rows in updates.chunks(ROWS_PER_TRANSACTION) {
             let tx = crate::db::write_transaction(conn)?;
             write_scores(&tx, rows)?;
             tx.commit()?;
+            super::chunk_committed(conn);
         }
         commit(conn, STAGE, w, true, |_| Ok(()))?
     } else {

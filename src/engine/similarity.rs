@@ -408,6 +408,7 @@ fn write_full(
             drop(clear);
             insert_pairs(&tx, medium, out, pairs)?;
             tx.commit()?;
+            super::chunk_committed(conn);
         }
     }
     commit(conn, STAGE, w, true, |tx| {
