@@ -145,7 +145,14 @@ pub async fn run_checkpointer(path: PathBuf, interval: Duration) {
         let outcome = rocket::tokio::task::spawn_blocking(move || {
             match held.take() {
                 Some(conn) => Ok(conn),
-                None => open_connection(&path).map_err(|e| e.to_string()),
+                None => open_connection(&path)
+                    .and_then(|conn| {
+                        // A truncating checkpoint holds writers back while it waits for readers:
+                        // never for long; it is retried every interval.
+                        conn.busy_timeout(Duration::from_millis(200))?;
+                        Ok(conn)
+                    })
+                    .map_err(|e| e.to_string()),
             }
             .and_then(|conn| {
                 // Under a steady stream of reads a passive checkpoint never lets the log restart;

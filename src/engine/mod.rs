@@ -157,6 +157,8 @@ pub fn insert_batched<T>(
     Ok(())
 }
 
+/// How long a forced checkpoint may wait for readers (and so hold writers back).
+pub const CHECKPOINT_WAIT_MS: u64 = 200;
 /// Transactions of a bulk write between two forced checkpoints.
 const TRANSACTIONS_PER_CHECKPOINT: usize = 16;
 static BULK_TRANSACTIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -170,10 +172,13 @@ pub fn chunk_committed(conn: &Connection) {
     if BULK_TRANSACTIONS.fetch_add(1, Ordering::Relaxed) % TRANSACTIONS_PER_CHECKPOINT
         == TRANSACTIONS_PER_CHECKPOINT - 1
     {
-        // (busy, log pages, checkpointed pages): a busy checkpoint is retried next time.
+        // While it waits for readers, writers wait too: give up quickly (it returns "busy") and
+        // retry at the next turn rather than stall the API's writes.
+        let _ = conn.busy_timeout(std::time::Duration::from_millis(CHECKPOINT_WAIT_MS));
         if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
             tracing::warn!("engine: WAL checkpoint: {e}");
         }
+        let _ = conn.busy_timeout(std::time::Duration::from_secs(5));
     }
 }
 
