@@ -10,25 +10,18 @@
 //! `PATCH /api/{m}/<id>/meta` throughput from 4 concurrent clients for 10 s.
 //! Targets (issue 3): every read under 20 ms at p99; PATCH meta over 2,000 requests/s.
 
+#[path = "support/server.rs"]
+mod server;
 #[path = "../tests/common/tcp.rs"]
 mod tcp;
 
 use recofinement::db;
 use recofinement::seed::{self, Plan, Size};
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use server::{percentile, serve};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-
-struct Server(Child, String);
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn catalogue(scale: usize) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("../bench-data");
@@ -59,37 +52,6 @@ fn catalogue(scale: usize) -> PathBuf {
         );
     }
     path
-}
-
-fn serve(database: &Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_recofinement"))
-        .arg("--database")
-        .arg(database)
-        .env("ROCKET_PORT", "0")
-        .env("RECOFINEMENT_BCRYPT_COST", "4")
-        // Measured without the background engine (its cost under load is the engine issue's benchmark).
-        .env("RECOFINEMENT_ENGINE_INTERVAL", "0")
-        .env("RUST_LOG", "warn,recofinement::api=info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start server");
-    let stderr = child.stderr.take();
-    let mut server = Server(child, String::new());
-    let mut lines = BufReader::new(stderr.expect("stderr")).lines();
-    while server.1.is_empty() {
-        let line = lines.next().expect("server exited").expect("log line");
-        if let Some(rest) = line.split("listening on http://").nth(1) {
-            server.1 = rest.split_whitespace().next().expect("address").to_owned();
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
-    server
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 /// p50 and p99 (ms) of `GET path`, and the result count.
@@ -179,7 +141,8 @@ fn main() {
         // Measure on a copy, so that the writes of the throughput run do not accumulate in the cache.
         let work = path.with_extension("run.db");
         std::fs::copy(&path, &work).expect("copy");
-        let server = serve(&work);
+        // Measured without the background engine (its cost under load is the engine benchmark).
+        let server = serve(&work, "0");
         let addr = server.1.clone();
         let login = tcp::request(
             &addr,

@@ -17,53 +17,17 @@
 //! Targets (issue 6): rebuild under 2 minutes and 1 GB; reads p99 under 50 ms during it; rating → lists
 //! under 200 ms.
 
+#[path = "support/server.rs"]
+mod server;
 #[path = "../tests/common/tcp.rs"]
 mod tcp;
 
-use std::io::{BufRead, BufReader};
+use server::{percentile, serve};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-
-struct Server(Child, String);
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve(database: &Path, engine_interval: &str) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_recofinement"))
-        .arg("--database")
-        .arg(database)
-        .env("ROCKET_PORT", "0")
-        .env("RECOFINEMENT_ENGINE_INTERVAL", engine_interval)
-        .env("RUST_LOG", "warn,recofinement::api=info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start server");
-    let stderr = child.stderr.take();
-    let mut server = Server(child, String::new());
-    let mut lines = BufReader::new(stderr.expect("stderr")).lines();
-    while server.1.is_empty() {
-        let line = lines.next().expect("server exited").expect("log line");
-        if let Some(rest) = line.split("listening on http://").nth(1) {
-            server.1 = rest.split_whitespace().next().expect("address").to_owned();
-        }
-    }
-    std::thread::spawn(move || {
-        for line in lines.map_while(Result::ok) {
-            if line.contains("ERROR") {
-                eprintln!("server: {line}");
-            }
-        }
-    });
-    server
-}
 
 fn login(addr: &str, email: &str) -> String {
     let body = format!(r#"{{"email": "{email}", "password": "Demo1234!"}}"#);
@@ -71,11 +35,6 @@ fn login(addr: &str, email: &str) -> String {
     assert_eq!(reply.status, 200, "{}", reply.body);
     let json: serde_json::Value = serde_json::from_str(&reply.body).expect("json");
     format!("Bearer {}", json["access_token"].as_str().expect("token"))
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 fn summary(label: &str, mut samples: Vec<f64>) {

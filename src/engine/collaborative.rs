@@ -344,15 +344,7 @@ pub fn run(conn: &mut Connection, full: bool) -> Result<RunOutcome, EngineError>
         conn.execute("DELETE FROM collaborative_neighbours", [])?;
     }
     let committed = commit(conn, STAGE, w, true, |_| Ok(()))?;
-    Ok(if committed {
-        RunOutcome::Ran {
-            from: w.from,
-            to: w.to,
-            updated,
-        }
-    } else {
-        RunOutcome::Superseded
-    })
+    Ok(RunOutcome::of(committed, false, w, updated))
 }
 
 #[cfg(test)]

@@ -41,6 +41,22 @@ pub enum RunOutcome {
     Superseded,
 }
 
+impl RunOutcome {
+    /// What a run that tried to commit did: dropped if the watermark moved meanwhile, up to date if
+    /// there was nothing to compute, otherwise `updated` outputs for the window.
+    pub fn of(committed: bool, nothing: bool, w: Window, updated: usize) -> RunOutcome {
+        match (committed, nothing) {
+            (false, _) => RunOutcome::Superseded,
+            (true, true) => RunOutcome::UpToDate { watermark: w.to },
+            (true, false) => RunOutcome::Ran {
+                from: w.from,
+                to: w.to,
+                updated,
+            },
+        }
+    }
+}
+
 /// The events a run covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window {

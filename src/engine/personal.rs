@@ -429,41 +429,35 @@ fn medium_index(content_type: Option<String>) -> Option<usize> {
     content_type.and_then(|t| MEDIA.iter().position(|m| m.table.content_type == t))
 }
 
-/// Files the liked genres that `sql` lists (genre id, content type) under their medium.
-fn liked_genres(
-    conn: &Connection,
-    sql: &str,
-    key: i64,
-    person: &mut Person,
-) -> rusqlite::Result<()> {
-    let mut stmt = conn.prepare_cached(sql)?;
+/// A person's inputs from their metas (`metas`: content id, content type, rating, views, count) and
+/// liked genres (`genres`: genre id, content type), both keyed by `key`.
+fn person(conn: &Connection, metas: &str, genres: &str, key: i64) -> rusqlite::Result<Person> {
+    let mut person = Person::empty();
+    let mut stmt = conn.prepare_cached(metas)?;
+    let mut rows = stmt.query([key])?;
+    while let Some(row) = rows.next()? {
+        if let Some(medium) = medium_index(row.get(1)?) {
+            person.interactions[medium].push((row.get(0)?, interaction(row, 2)?));
+        }
+    }
+    let mut stmt = conn.prepare_cached(genres)?;
     let mut rows = stmt.query([key])?;
     while let Some(row) = rows.next()? {
         if let Some(medium) = medium_index(row.get(1)?) {
             person.liked_genres[medium].insert(row.get(0)?);
         }
     }
-    Ok(())
+    Ok(person)
 }
 
 /// A user's current inputs.
 pub fn user(conn: &Connection, user_id: i64) -> rusqlite::Result<Person> {
-    let mut person = Person::empty();
-    let mut stmt = conn.prepare_cached(
+    let mut person = person(
+        conn,
         "SELECT m.content_id, c.content_type, m.rating, m.review_see_count, m.count
          FROM meta_user_content m JOIN content c ON c.content_id = m.content_id WHERE m.user_id = ?1",
-    )?;
-    let mut rows = stmt.query([user_id])?;
-    while let Some(row) = rows.next()? {
-        if let Some(medium) = medium_index(row.get(1)?) {
-            person.interactions[medium].push((row.get(0)?, interaction(row, 2)?));
-        }
-    }
-    liked_genres(
-        conn,
         "SELECT l.genre_id, g.content_type FROM liked_genres l JOIN genre g ON g.genre_id = l.genre_id WHERE l.user_id = ?1",
         user_id,
-        &mut person,
     )?;
     person.reported = conn
         .prepare_cached(
@@ -476,24 +470,13 @@ pub fn user(conn: &Connection, user_id: i64) -> rusqlite::Result<Person> {
 
 /// A sandbox profile's inputs as its launch snapshot froze them.
 pub fn launch(conn: &Connection, event_id: i64) -> rusqlite::Result<Person> {
-    let mut person = Person::empty();
-    let mut stmt = conn.prepare_cached(
+    person(
+        conn,
         "SELECT m.content_id, c.content_type, m.rating, m.review_see_count, m.count
          FROM recommendation_launched_meta m JOIN content c ON c.content_id = m.content_id WHERE m.event_id = ?1",
-    )?;
-    let mut rows = stmt.query([event_id])?;
-    while let Some(row) = rows.next()? {
-        if let Some(medium) = medium_index(row.get(1)?) {
-            person.interactions[medium].push((row.get(0)?, interaction(row, 2)?));
-        }
-    }
-    liked_genres(
-        conn,
         "SELECT genre_id, content_type FROM recommendation_launched_liked_genre WHERE event_id = ?1",
         event_id,
-        &mut person,
-    )?;
-    Ok(person)
+    )
 }
 
 /// Replaces a user's stored lists (in the caller's write transaction).
@@ -785,15 +768,7 @@ fn run_incremental(conn: &mut Connection, w: Window) -> Result<RunOutcome, Engin
         refresh_groups(tx, &groups_of(tx, &users)?)?;
         Ok(())
     })?;
-    Ok(match (committed, users.is_empty()) {
-        (false, _) => RunOutcome::Superseded,
-        (true, true) => RunOutcome::UpToDate { watermark: w.to },
-        (true, false) => RunOutcome::Ran {
-            from: w.from,
-            to: w.to,
-            updated,
-        },
-    })
+    Ok(RunOutcome::of(committed, users.is_empty(), w, updated))
 }
 
 /// One interaction, compact, for a full run: ten million of them take about 120 MB.

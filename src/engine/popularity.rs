@@ -240,13 +240,5 @@ pub fn run(conn: &mut Connection, full: bool) -> Result<RunOutcome, EngineError>
             Ok(())
         })?
     };
-    Ok(match (committed, media.is_empty()) {
-        (false, _) => RunOutcome::Superseded,
-        (true, true) => RunOutcome::UpToDate { watermark: w.to },
-        (true, false) => RunOutcome::Ran {
-            from: w.from,
-            to: w.to,
-            updated,
-        },
-    })
+    Ok(RunOutcome::of(committed, media.is_empty(), w, updated))
 }

@@ -460,13 +460,5 @@ pub fn run(conn: &mut Connection, full: bool) -> Result<RunOutcome, EngineError>
             Ok(())
         })?
     };
-    Ok(match (committed, nothing) {
-        (false, _) => RunOutcome::Superseded,
-        (true, true) => RunOutcome::UpToDate { watermark: w.to },
-        (true, false) => RunOutcome::Ran {
-            from: w.from,
-            to: w.to,
-            updated,
-        },
-    })
+    Ok(RunOutcome::of(committed, nothing, w, updated))
 }

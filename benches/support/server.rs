@@ -1,0 +1,53 @@
+//! What the load benchmarks share: the release server on a free port, and percentiles.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+/// The server process and its address; killed when dropped.
+pub struct Server(Child, pub String);
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts the server binary on `database` with the background engine every `engine_interval`
+/// seconds ("0": off), bcrypt cost 4 for new hashes; prints the server's ERROR lines.
+pub fn serve(database: &Path, engine_interval: &str) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_recofinement"))
+        .arg("--database")
+        .arg(database)
+        .env("ROCKET_PORT", "0")
+        .env("RECOFINEMENT_BCRYPT_COST", "4")
+        .env("RECOFINEMENT_ENGINE_INTERVAL", engine_interval)
+        .env("RUST_LOG", "warn,recofinement::api=info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start server");
+    let stderr = child.stderr.take();
+    let mut server = Server(child, String::new());
+    let mut lines = BufReader::new(stderr.expect("stderr")).lines();
+    while server.1.is_empty() {
+        let line = lines.next().expect("server exited").expect("log line");
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            server.1 = rest.split_whitespace().next().expect("address").to_owned();
+        }
+    }
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            if line.contains("ERROR") {
+                eprintln!("server: {line}");
+            }
+        }
+    });
+    server
+}
+
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
