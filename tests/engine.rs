@@ -290,7 +290,9 @@ fn similar_contents_share_people_and_genres_and_new_ones_are_patched_in() {
     // A full rebuild agrees with the patched state on the new film's place.
     similarity::run(&mut conn, true).unwrap();
     assert!(neighbours(&app, heat).contains(&thief));
-    // Deleting a content removes it from every list.
+    // Deleting a content removes its own list at once, and the next run computes the lists that
+    // named it again, without it.
+    let heat_before = neighbours(&app, heat);
     let admin = app.register_admin("root@example.com", "root");
     app.request(
         "DELETE",
@@ -298,5 +300,29 @@ fn similar_contents_share_people_and_genres_and_new_ones_are_patched_in() {
         Some(&admin.token),
         None,
     );
-    assert_eq!(app.count(&format!("SELECT count(*) FROM similars_content WHERE content_id0 = {thief} OR content_id1 = {thief}")), 0);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM similars_content WHERE content_id0 = {thief}"
+        )),
+        0
+    );
+    let outcome = similarity::run(&mut conn, false).unwrap();
+    assert!(
+        matches!(outcome, RunOutcome::Ran { .. }),
+        "deletion: {outcome:?}"
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) FROM similars_content WHERE content_id0 = {thief} OR content_id1 = {thief}"
+        )),
+        0
+    );
+    let heat_after = neighbours(&app, heat);
+    assert!(heat_before.contains(&thief) && !heat_after.contains(&thief));
+    similarity::run(&mut conn, true).unwrap();
+    assert_eq!(
+        neighbours(&app, heat),
+        heat_after,
+        "the list computed again is the one a full rebuild makes"
+    );
 }

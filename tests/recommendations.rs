@@ -377,6 +377,68 @@ fn groups_get_what_suits_all_their_people_and_nothing_any_of_them_consumed() {
 }
 
 #[test]
+fn a_deleted_content_leaves_every_list_at_once_and_the_tables_at_the_next_run() {
+    let app = TestApp::new();
+    let cat = catalogue(&app);
+    let (target, _) = community(&app, &cat);
+    // A group of its owner alone lists what the owner's list does.
+    let reply = app.request(
+        "POST",
+        "/api/group",
+        Some(&target.token),
+        Some(&json!({"name": "Alphas"})),
+    );
+    assert_eq!(reply.status.code, 201, "{}", reply.text);
+    run_everything(&app);
+    let group_list = |user: &User| -> Vec<i64> {
+        let reply = app.get("/api/movie/groups", &user.token);
+        assert_eq!(reply.status.code, 200, "{}", reply.text);
+        reply.json()["content"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["content_id"].as_i64().unwrap())
+            .collect()
+    };
+    let doomed = listed(&app, &target, "movie")[0].0;
+    let naming = |id: i64| {
+        app.count(&format!(
+            "SELECT (SELECT count(*) FROM recommended_content WHERE content_id = {id})
+                  + (SELECT count(*) FROM recommended_content_for_group WHERE content_id = {id})
+                  + (SELECT count(*) FROM similars_content WHERE content_id0 = {id} OR content_id1 = {id})"
+        ))
+    };
+    assert!(group_list(&target).contains(&doomed));
+    assert!(
+        naming(doomed) > 2,
+        "listed for the user, the group, as a neighbour"
+    );
+
+    let admin = app.register_admin("root@example.com", "root");
+    let reply = app.request(
+        "DELETE",
+        &format!("/api/movie/{doomed}"),
+        Some(&admin.token),
+        None,
+    );
+    assert_eq!(reply.status.code, 201, "{}", reply.text);
+    // Gone from what the API lists before the engine runs again...
+    assert!(
+        listed(&app, &target, "movie")
+            .iter()
+            .all(|(id, _)| *id != doomed)
+    );
+    assert!(!listed(&app, &target, "movie").is_empty());
+    assert!(!group_list(&target).contains(&doomed));
+    // ...and from every engine table after its next run, incremental or full.
+    run_everything(&app);
+    assert_eq!(naming(doomed), 0);
+    assert!(!listed(&app, &target, "movie").is_empty());
+    engine::run_all(&mut app.db(), true).unwrap();
+    assert_eq!(naming(doomed), 0);
+}
+
+#[test]
 fn a_sandbox_profile_launch_records_its_snapshot_and_results() {
     let app = TestApp::new();
     let cat = catalogue(&app);

@@ -575,12 +575,13 @@ pub fn delete(
             delete(conn, ctx, &crate::media::EPISODE, episode_id)?;
         }
     }
-    // These links do not cascade in the reference schema (they would block the delete).
+    // These links do not cascade in the reference schema (they would block the delete). Lists
+    // naming the content as a neighbour or a recommendation are the engine's to clean (V11).
     conn.prepare_cached("DELETE FROM content_genres WHERE content_id = ?1")?
         .execute([content_id])?;
-    conn.prepare_cached("DELETE FROM similars_content WHERE content_id0 = ?1 OR content_id1 = ?1")?
+    conn.prepare_cached("DELETE FROM similars_content WHERE content_id0 = ?1")?
         .execute([content_id])?;
-    // The media row, metas, recommendations, reports and launch copies cascade from content.
+    // The media row, metas, reports and launch copies cascade from content.
     conn.prepare_cached("DELETE FROM content WHERE content_id = ?1")?
         .execute([content_id])?;
     events::deletion(conn, ctx, content_id, table.name)?;

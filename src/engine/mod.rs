@@ -15,6 +15,7 @@ pub mod similarity;
 pub mod taste;
 
 use crate::db;
+use crate::util::idhash::IdSet;
 use rocket::tokio::sync::Notify;
 use rusqlite::{Connection, OptionalExtension, Transaction};
 use std::path::{Path, PathBuf};
@@ -199,10 +200,77 @@ pub fn chunk_committed(conn: &Connection) {
 }
 
 /// Contents deleted by events after `after`.
-pub fn deleted_since(conn: &Connection, after: i64) -> rusqlite::Result<Vec<i64>> {
-    conn.prepare_cached("SELECT object_id FROM deletion_event WHERE id > ?1")?
-        .query_map([after], |r| r.get(0))?
+pub fn deleted_since(conn: &Connection, after: i64) -> rusqlite::Result<IdSet<i64>> {
+    deleted_in(
+        conn,
+        Window {
+            from: after,
+            to: i64::MAX,
+        },
+    )
+}
+
+/// Contents deleted by the window's events.
+pub fn deleted_in(conn: &Connection, w: Window) -> rusqlite::Result<IdSet<i64>> {
+    conn.prepare_cached("SELECT object_id FROM deletion_event WHERE id > ?1 AND id <= ?2")?
+        .query_map([w.from, w.to], |r| r.get(0))?
         .collect()
+}
+
+/// An engine output table whose rows name contents in a column that is not indexed (migration V11):
+/// a deleted content's rows there stay, unseen (readers join the content tables), until the
+/// engine's next run removes them.
+#[derive(Debug, Clone, Copy)]
+pub struct NamingTable {
+    pub table: &'static str,
+    /// The leading key column.
+    pub owner: &'static str,
+    /// The other key column, naming a content.
+    pub content: &'static str,
+}
+
+impl NamingTable {
+    /// Keys (owner, content) of the rows that name one of `deleted`: one scan, read outside the
+    /// write lock, and only when the window deleted something.
+    pub fn rows_naming(
+        &self,
+        conn: &Connection,
+        deleted: &IdSet<i64>,
+    ) -> rusqlite::Result<Vec<(i64, i64)>> {
+        if deleted.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT {owner}, {content} FROM {table}",
+            owner = self.owner,
+            content = self.content,
+            table = self.table
+        );
+        let mut stmt = conn.prepare(&sql)?;
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            let content: i64 = row.get(1)?;
+            if deleted.contains(&content) {
+                out.push((row.get(0)?, content));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Deletes rows by key (in the caller's write transaction).
+    pub fn delete(&self, tx: &Transaction<'_>, keys: &[(i64, i64)]) -> rusqlite::Result<()> {
+        let mut stmt = tx.prepare_cached(&format!(
+            "DELETE FROM {table} WHERE {owner} = ?1 AND {content} = ?2",
+            owner = self.owner,
+            content = self.content,
+            table = self.table
+        ))?;
+        for (owner, content) in keys {
+            stmt.execute([owner, content])?;
+        }
+        Ok(())
+    }
 }
 
 /// The stages in dependency order: lists read the scores, neighbours and model of the earlier ones.

@@ -523,6 +523,7 @@ fn store_chunk(
     snapshot: i64,
 ) -> rusqlite::Result<usize> {
     let fresher = authors(tx, snapshot, i64::MAX)?;
+    let deleted = super::deleted_since(tx, snapshot)?;
     let mut exists =
         tx.prepare_cached(r#"SELECT EXISTS (SELECT 1 FROM "user" WHERE user_id = ?1)"#)?;
     let mut clear = tx.prepare_cached("DELETE FROM recommended_content WHERE user_id = ?1")?;
@@ -533,7 +534,11 @@ fn store_chunk(
         }
         clear.execute([user_id])?;
         list.sort_by_key(|l| l.content);
-        rows.extend(list.iter().map(|listed| (*user_id, *listed)));
+        rows.extend(
+            list.iter()
+                .filter(|listed| !deleted.contains(&i64::from(listed.content)))
+                .map(|listed| (*user_id, *listed)),
+        );
         list.clear();
         list.shrink_to_fit();
     }
@@ -563,11 +568,6 @@ fn store_chunk(
     )?;
     for user_id in users {
         reported.execute([user_id])?;
-    }
-    let mut orphaned =
-        tx.prepare_cached("DELETE FROM recommended_content WHERE content_id = ?1")?;
-    for id in super::deleted_since(tx, snapshot)? {
-        orphaned.execute([id])?;
     }
     Ok(written)
 }
@@ -748,7 +748,7 @@ fn refresh_groups(tx: &Transaction<'_>, groups: &BTreeSet<i64>) -> rusqlite::Res
 /// Incremental run: the authors of the window's interactions get fresh lists (a fold-in with the
 /// current model), and so do their groups.
 fn run_incremental(conn: &mut Connection, w: Window) -> Result<RunOutcome, EngineError> {
-    let (users, picks) = {
+    let (users, picks, stale) = {
         let tx = conn.transaction()?;
         let users: Vec<i64> = authors(&tx, w.from, w.to)?.into_iter().collect();
         let mut sources = Sources::lazy();
@@ -757,11 +757,19 @@ fn run_incremental(conn: &mut Connection, w: Window) -> Result<RunOutcome, Engin
             let person = user(&tx, *user_id)?;
             picks.push(lists(&tx, &mut sources, &person)?);
         }
+        let deleted = super::deleted_in(&tx, w)?;
+        let mut stale = Vec::new();
+        for table in NAMING {
+            stale.push((table, table.rows_naming(&tx, &deleted)?));
+        }
         tx.commit()?;
-        (users, picks)
+        (users, picks, stale)
     };
     let updated = picks.iter().map(Vec::len).sum();
     let committed = commit(conn, STAGE, w, false, |tx| {
+        for (table, keys) in &stale {
+            table.delete(tx, keys)?;
+        }
         for (user_id, picks) in users.iter().zip(&picks) {
             store_user(tx, *user_id, picks)?;
         }
@@ -770,6 +778,21 @@ fn run_incremental(conn: &mut Connection, w: Window) -> Result<RunOutcome, Engin
     })?;
     Ok(RunOutcome::of(committed, users.is_empty(), w, updated))
 }
+
+/// The lists name contents in a column that is not indexed (V11): rows naming a deleted content are
+/// removed by the run that consumes its deletion event.
+const NAMING: [super::NamingTable; 2] = [
+    super::NamingTable {
+        table: "recommended_content",
+        owner: "user_id",
+        content: "content_id",
+    },
+    super::NamingTable {
+        table: "recommended_content_for_group",
+        owner: "group_id",
+        content: "content_id",
+    },
+];
 
 /// One interaction, compact, for a full run: ten million of them take about 120 MB.
 #[derive(Debug, Clone, Copy)]

@@ -9,7 +9,7 @@
 
 use super::{EngineError, RunOutcome, Window, commit, window};
 use crate::media::{MEDIA, Medium, Tokens};
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 pub const STAGE: &str = "similarity";
@@ -251,8 +251,29 @@ fn touched(
             out.insert(medium.name(), ids);
         }
     }
+    // Lists naming a content deleted in the window are computed again (without it).
+    let deleted = super::deleted_in(conn, w)?;
+    let mut content_type = conn.prepare_cached(
+        "SELECT content_type0 FROM similars_content WHERE content_id0 = ?1 LIMIT 1",
+    )?;
+    for (owner, _) in NAMING.rows_naming(conn, &deleted)? {
+        let medium: Option<String> = content_type
+            .query_row([owner], |r| r.get(0))
+            .optional()?
+            .flatten();
+        if let Some(medium) = medium.as_deref().and_then(Medium::by_content_type) {
+            out.entry(medium.name()).or_default().insert(owner);
+        }
+    }
     Ok(out)
 }
+
+/// `similars_content` names neighbours in `content_id1`, not indexed (V11).
+const NAMING: super::NamingTable = super::NamingTable {
+    table: "similars_content",
+    owner: "content_id0",
+    content: "content_id1",
+};
 
 /// What a run writes for one medium: neighbour pairs as positions in `ids`, and the contents whose
 /// lists are replaced.
@@ -400,21 +421,34 @@ fn write_full(
             let (pairs, later) = rest.split_at(split);
             rest = later;
             let tx = crate::db::write_transaction(conn)?;
+            // Contents deleted since the snapshot are left out: their own lists and mentions.
+            let deleted = super::deleted_since(&tx, w.to)?;
+            let live = |item: &u32| !deleted.contains(&out.ids[*item as usize]);
             let mut clear =
                 tx.prepare_cached("DELETE FROM similars_content WHERE content_id0 = ?1")?;
             for id in &out.ids[first..end as usize] {
                 clear.execute([id])?;
             }
             drop(clear);
-            insert_pairs(&tx, medium, out, pairs)?;
+            if deleted.is_empty() {
+                insert_pairs(&tx, medium, out, pairs)?;
+            } else {
+                let kept: Vec<_> = pairs
+                    .iter()
+                    .filter(|(a, b, _)| live(a) && live(b))
+                    .copied()
+                    .collect();
+                insert_pairs(&tx, medium, out, &kept)?;
+            }
             tx.commit()?;
             super::chunk_committed(conn);
         }
     }
+    // A content deleted after its chunk was written: its own list goes now, its mentions at the
+    // next run (its deletion event is past this run's watermark).
     commit(conn, STAGE, w, true, |tx| {
-        let mut orphaned = tx.prepare_cached(
-            "DELETE FROM similars_content WHERE content_id0 = ?1 OR content_id1 = ?1",
-        )?;
+        let mut orphaned =
+            tx.prepare_cached("DELETE FROM similars_content WHERE content_id0 = ?1")?;
         for id in super::deleted_since(tx, w.to)? {
             orphaned.execute([id])?;
         }
@@ -448,6 +482,11 @@ pub fn run(conn: &mut Connection, full: bool) -> Result<RunOutcome, EngineError>
         super::without_foreign_keys(conn, |conn| write_full(conn, w, &work))?
     } else {
         commit(conn, STAGE, w, false, |tx| {
+            let mut orphaned =
+                tx.prepare_cached("DELETE FROM similars_content WHERE content_id0 = ?1")?;
+            for id in super::deleted_in(tx, w)? {
+                orphaned.execute([id])?;
+            }
             for (medium, out) in &work {
                 // Only the changed contents' lists and the lists they entered are replaced.
                 let mut clear =
