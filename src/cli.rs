@@ -435,7 +435,7 @@ fn recommend(settings: &Settings, full: bool) -> Result<(), String> {
     spinner.set_message(crate::engine::STAGES[0]);
     let mut timings = Vec::new();
     let outcomes = crate::engine::run_all_reporting(&mut conn, full, |stage, seconds| {
-        timings.push(seconds);
+        timings.push((seconds, crate::util::memory::peak_resident_bytes()));
         let next = crate::engine::STAGES
             .iter()
             .skip_while(|s| **s != stage)
@@ -444,8 +444,14 @@ fn recommend(settings: &Settings, full: bool) -> Result<(), String> {
     })
     .map_err(|e| e.to_string())?;
     spinner.finish_and_clear();
-    for ((stage, outcome), seconds) in outcomes.iter().zip(timings) {
-        println!("{stage}: {outcome:?} in {seconds:.1} s");
+    for ((stage, outcome), (seconds, peak)) in outcomes.iter().zip(timings) {
+        match peak {
+            Some(bytes) => println!(
+                "{stage}: {outcome:?} in {seconds:.1} s (peak memory so far {} MB)",
+                bytes >> 20
+            ),
+            None => println!("{stage}: {outcome:?} in {seconds:.1} s"),
+        }
     }
     println!("done in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())

@@ -374,6 +374,19 @@ fn groups_get_what_suits_all_their_people_and_nothing_any_of_them_consumed() {
         "SELECT count(*) FROM recommended_content_for_group WHERE group_id = {group_id} AND content_type IS NOT NULL AND engine IS NOT NULL"
     ));
     assert!(rows >= 6);
+    // The full run blends in memory what a refresh blends from the stored lists: the same list.
+    let group_rows = || -> Vec<(i64, String, String, i64)> {
+        app.db()
+            .prepare("SELECT content_id, engine, content_type, CAST(round(score * 1e5) AS INTEGER) FROM recommended_content_for_group WHERE group_id = ?1 ORDER BY content_id")
+            .unwrap()
+            .query_map([group_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let blended_in_memory = group_rows();
+    personal::refresh_user(&mut app.db(), app.user_id(&target.uuid)).unwrap();
+    assert_eq!(group_rows(), blended_in_memory);
 }
 
 #[test]

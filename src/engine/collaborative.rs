@@ -283,6 +283,7 @@ fn worth_retraining(conn: &Connection, from: i64, to: i64) -> rusqlite::Result<b
 /// One run of the stage: retrains every medium's model when worth it; otherwise leaves the pending
 /// events for later (the watermark stays, so they still count toward the next decision).
 pub fn run(conn: &mut Connection, full: bool) -> Result<RunOutcome, EngineError> {
+    let mut timer = super::Timer::default();
     let (w, models) = {
         let tx = conn.transaction()?;
         let w = window(&tx, STAGE, full)?;
@@ -309,6 +310,7 @@ pub fn run(conn: &mut Connection, full: bool) -> Result<RunOutcome, EngineError>
         tx.commit()?;
         (w, models)
     };
+    timer.lap("train");
     let updated = models.iter().map(Vec::len).sum();
     // Written in short transactions (the API keeps writing), each replacing one range of content
     // ids (no mass delete, which would visit the whole table in one transaction); the watermark
@@ -344,6 +346,8 @@ pub fn run(conn: &mut Connection, full: bool) -> Result<RunOutcome, EngineError>
         conn.execute("DELETE FROM collaborative_neighbours", [])?;
     }
     let committed = commit(conn, STAGE, w, true, |_| Ok(()))?;
+    timer.lap("write");
+    timer.log(STAGE);
     Ok(RunOutcome::of(committed, false, w, updated))
 }
 

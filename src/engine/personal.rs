@@ -643,104 +643,139 @@ fn groups_of(conn: &Connection, users: &[i64]) -> rusqlite::Result<BTreeSet<i64>
     Ok(out)
 }
 
-/// Recomputes groups' lists from their people's (owner and members) stored lists: the mean of the
-/// people's scores (absent = 0) blended half and half with the least of them, so that contents the
-/// whole group is shown rank above one member's favourite, and never a content any of them consumed
-/// or reported (least misery as a hard guard).
-fn refresh_groups(tx: &Transaction<'_>, groups: &BTreeSet<i64>) -> rusqlite::Result<()> {
-    let mut people_of = tx.prepare_cached(
+/// A group's people: its owner and members, in id order.
+fn people_of(conn: &Connection, group: i64) -> rusqlite::Result<Vec<i64>> {
+    conn.prepare_cached(
         r#"SELECT owner_id FROM "group" WHERE group_id = ?1 AND owner_id IS NOT NULL
            UNION SELECT user_id FROM group_members WHERE group_id = ?1"#,
+    )?
+    .query_map([group], |r| r.get(0))?
+    .collect()
+}
+
+/// A group's list, blended from its people's lists: the mean of the people's scores (absent = 0)
+/// blended half and half with the least of them, so that contents the whole group is shown rank
+/// above one member's favourite, and never a content any of them consumed or reported (least misery
+/// as a hard guard).
+struct Blend {
+    people: usize,
+    vetoed: IdSet<i64>,
+    /// content → (sum, count, least, best engine, medium)
+    merged: IdMap<i64, (f64, usize, f64, Engine, usize)>,
+}
+
+impl Blend {
+    fn new(people: usize) -> Blend {
+        Blend {
+            people,
+            vetoed: IdSet::default(),
+            merged: IdMap::default(),
+        }
+    }
+
+    fn veto(&mut self, content_id: i64) {
+        self.vetoed.insert(content_id);
+    }
+
+    /// One content of one person's list.
+    fn add(&mut self, content_id: i64, score: f64, engine: Engine, medium: usize) {
+        let slot = self
+            .merged
+            .entry(content_id)
+            .or_insert((0.0, 0, f64::INFINITY, engine, medium));
+        slot.0 += score;
+        slot.1 += 1;
+        slot.2 = slot.2.min(score);
+        slot.3 = slot.3.max(engine);
+    }
+
+    /// The group's list: per medium, the best `3 × PER_ENGINE`.
+    fn picks(self) -> Vec<Pick> {
+        if self.people == 0 {
+            return Vec::new();
+        }
+        let n = self.people as f64;
+        let mut by_medium: Vec<Vec<(i64, f32)>> = vec![Vec::new(); MEDIA.len()];
+        let mut facts: IdMap<i64, Engine> = IdMap::default();
+        for (content_id, (sum, count, lowest, engine, medium)) in self.merged {
+            if self.vetoed.contains(&content_id) {
+                continue;
+            }
+            let mean = sum / n;
+            // The least satisfied person's score: 0 for whoever does not have it in their list.
+            let least = if count == self.people { lowest } else { 0.0 };
+            by_medium[medium].push((content_id, (0.5 * mean + 0.5 * least) as f32));
+            facts.insert(content_id, engine);
+        }
+        let mut picks = Vec::new();
+        for (medium, mut scored) in by_medium.into_iter().enumerate() {
+            for (content_id, score) in best(scored.as_mut_slice(), 3 * PER_ENGINE) {
+                picks.push(Pick {
+                    content_id,
+                    engine: facts
+                        .get(&content_id)
+                        .copied()
+                        .unwrap_or(Engine::FromProfile),
+                    score: round(f64::from(score)),
+                    medium,
+                });
+            }
+        }
+        picks
+    }
+}
+
+/// Replaces a group's stored list (in the caller's write transaction).
+fn store_group(tx: &Transaction<'_>, group: i64, picks: &[Pick]) -> rusqlite::Result<()> {
+    tx.prepare_cached("DELETE FROM recommended_content_for_group WHERE group_id = ?1")?
+        .execute([group])?;
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO recommended_content_for_group (group_id, content_id, score, engine, engine_priority, content_type)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
+    for pick in picks {
+        insert.execute(params![
+            group,
+            pick.content_id,
+            pick.score,
+            pick.engine.name(),
+            pick.engine.priority(),
+            MEDIA[pick.medium].table.content_type
+        ])?;
+    }
+    Ok(())
+}
+
+/// Recomputes groups' lists (see `Blend`) from their people's stored lists.
+fn refresh_groups(tx: &Transaction<'_>, groups: &BTreeSet<i64>) -> rusqlite::Result<()> {
     let mut lists_of = tx.prepare_cached(
-        "SELECT r.content_id, r.score, r.engine, r.content_type FROM recommended_content r
+        "SELECT r.content_id, r.score, r.engine, c.content_type FROM recommended_content r
          JOIN content c ON c.content_id = r.content_id WHERE r.user_id = ?1",
     )?;
     let mut vetoed_by = tx.prepare_cached(
         "SELECT content_id FROM meta_user_content WHERE user_id = ?1 AND (rating > 0 OR count > 0)
          UNION SELECT content_id FROM bad_recommendation_content WHERE user_id = ?1",
     )?;
-    let mut clear =
-        tx.prepare_cached("DELETE FROM recommended_content_for_group WHERE group_id = ?1")?;
-    let mut insert = tx.prepare_cached(
-        "INSERT INTO recommended_content_for_group (group_id, content_id, score, engine, engine_priority, content_type)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?;
     for group in groups {
-        clear.execute([group])?;
-        let people: Vec<i64> = people_of
-            .query_map([group], |r| r.get(0))?
-            .collect::<Result<_, _>>()?;
-        if people.is_empty() {
-            continue;
-        }
-        let mut vetoed: IdSet<i64> = IdSet::default();
-        // content → (sum, count, least, best engine, content type)
-        let mut merged: IdMap<i64, (f64, usize, f64, Engine, String)> = IdMap::default();
+        let people = people_of(tx, *group)?;
+        let mut blend = Blend::new(people.len());
         for person in &people {
             for id in vetoed_by.query_map([person], |r| r.get(0))? {
-                vetoed.insert(id?);
+                blend.veto(id?);
             }
-            let rows = lists_of.query_map([person], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, Option<f64>>(1)?.unwrap_or(0.0),
-                    r.get::<_, Option<String>>(2)?,
-                    r.get::<_, Option<String>>(3)?,
-                ))
-            })?;
-            for row in rows {
-                let (content_id, score, engine, content_type) = row?;
-                let (Some(engine), Some(content_type)) =
-                    (engine.as_deref().and_then(Engine::by_name), content_type)
-                else {
-                    continue;
-                };
-                let slot = merged.entry(content_id).or_insert((
-                    0.0,
-                    0,
-                    f64::INFINITY,
-                    engine,
-                    content_type,
-                ));
-                slot.0 += score;
-                slot.1 += 1;
-                slot.2 = slot.2.min(score);
-                slot.3 = slot.3.max(engine);
+            let mut rows = lists_of.query([person])?;
+            while let Some(row) = rows.next()? {
+                let engine: Option<String> = row.get(2)?;
+                if let (Some(engine), Some(medium)) = (
+                    engine.as_deref().and_then(Engine::by_name),
+                    medium_index(row.get(3)?),
+                ) {
+                    let score: Option<f64> = row.get(1)?;
+                    blend.add(row.get(0)?, score.unwrap_or(0.0), engine, medium);
+                }
             }
         }
-        let n = people.len() as f64;
-        let mut by_medium: IdMap<String, Vec<(i64, f32)>> = IdMap::default();
-        let mut facts: IdMap<i64, Engine> = IdMap::default();
-        for (content_id, (sum, count, lowest, engine, content_type)) in merged {
-            if vetoed.contains(&content_id) {
-                continue;
-            }
-            let mean = sum / n;
-            // The least satisfied person's score: 0 for whoever does not have it in their list.
-            let least = if count == people.len() { lowest } else { 0.0 };
-            by_medium
-                .entry(content_type)
-                .or_default()
-                .push((content_id, (0.5 * mean + 0.5 * least) as f32));
-            facts.insert(content_id, engine);
-        }
-        for (content_type, mut scored) in by_medium {
-            for (content_id, score) in best(scored.as_mut_slice(), 3 * PER_ENGINE) {
-                let engine = facts
-                    .get(&content_id)
-                    .copied()
-                    .unwrap_or(Engine::FromProfile);
-                insert.execute(params![
-                    group,
-                    content_id,
-                    round(f64::from(score)),
-                    engine.name(),
-                    engine.priority(),
-                    content_type
-                ])?;
-            }
-        }
+        store_group(tx, *group, &blend.picks())?;
     }
     Ok(())
 }
@@ -895,39 +930,93 @@ fn everyone(conn: &Connection) -> rusqlite::Result<(Vec<i64>, Vec<KeptPerson>)> 
     Ok((ids, people))
 }
 
-/// Where a full run's time goes, for the log.
-struct Timer {
-    last: std::time::Instant,
-    spent: std::collections::BTreeMap<&'static str, f64>,
+/// Every group's list, blended (see `Blend`) from the people's lists computed by a full run: a
+/// group's people and their lists as the run's snapshot saw them.
+fn blend_groups(
+    ids: &[i64],
+    people: &[KeptPerson],
+    lists: &[Vec<Listed>],
+    groups: Vec<(i64, Vec<i64>)>,
+) -> Vec<(i64, Vec<i64>, Vec<Pick>)> {
+    let index: IdMap<i64, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    groups
+        .into_iter()
+        .map(|(group, members)| {
+            let mut blend = Blend::new(members.len());
+            for i in members.iter().filter_map(|id| index.get(id).copied()) {
+                let person = &people[i];
+                person
+                    .interactions
+                    .iter()
+                    .filter(|k| k.rating > 0 || k.count > 0)
+                    .for_each(|k| blend.veto(i64::from(k.content)));
+                person.reported.iter().for_each(|id| blend.veto(*id));
+                for listed in &lists[i] {
+                    blend.add(
+                        i64::from(listed.content),
+                        round(f64::from(listed.score)),
+                        listed.engine,
+                        usize::from(listed.medium),
+                    );
+                }
+            }
+            (group, members, blend.picks())
+        })
+        .collect()
 }
 
-impl Default for Timer {
-    fn default() -> Timer {
-        Timer {
-            last: std::time::Instant::now(),
-            spent: Default::default(),
+/// Writes a full run's chunk of group lists. A group whose people changed since the snapshot, or
+/// one of whose people wrote interactions since (and so has fresher stored lists), is blended again
+/// from the stored lists; contents deleted or reported by one of the people since are left out.
+fn store_groups_chunk(
+    tx: &Transaction<'_>,
+    groups: &[(i64, Vec<i64>, Vec<Pick>)],
+    snapshot: i64,
+) -> rusqlite::Result<()> {
+    let fresher = authors(tx, snapshot, i64::MAX)?;
+    let deleted = super::deleted_since(tx, snapshot)?;
+    let mut reports =
+        tx.prepare_cached("SELECT content_id FROM bad_recommendation_content WHERE user_id = ?1")?;
+    let mut again = BTreeSet::new();
+    for (group, people, picks) in groups {
+        if people_of(tx, *group)? != *people || people.iter().any(|p| fresher.contains(p)) {
+            again.insert(*group);
+            continue;
         }
+        let mut left_out = deleted.clone();
+        for person in people {
+            for id in reports.query_map([person], |r| r.get(0))? {
+                left_out.insert(id?);
+            }
+        }
+        let kept: Vec<Pick> = picks
+            .iter()
+            .filter(|pick| !left_out.contains(&pick.content_id))
+            .cloned()
+            .collect();
+        store_group(tx, *group, &kept)?;
     }
-}
-
-impl Timer {
-    fn lap(&mut self, what: &'static str) {
-        let now = std::time::Instant::now();
-        *self.spent.entry(what).or_default() += (now - self.last).as_secs_f64();
-        self.last = now;
-    }
+    refresh_groups(tx, &again)
 }
 
 /// Full run: every user's lists, medium by medium (one medium's models in memory at a time), written
 /// in chunks of users so that the API's writers never wait long; then every group. A user whose
 /// interactions changed after the run started keeps the fresher lists an incremental run wrote.
 fn run_full(conn: &mut Connection, w: Window, model: i64) -> Result<RunOutcome, EngineError> {
-    let mut timer = Timer::default();
-    let (ids, people) = {
+    let mut timer = super::Timer::default();
+    let (ids, people, groups) = {
         let tx = conn.transaction()?;
-        let everyone = everyone(&tx)?;
+        let (ids, people) = everyone(&tx)?;
+        let groups: Vec<i64> = tx
+            .prepare(r#"SELECT group_id FROM "group""#)?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        let groups: Vec<(i64, Vec<i64>)> = groups
+            .into_iter()
+            .map(|group| Ok((group, people_of(&tx, group)?)))
+            .collect::<rusqlite::Result<_>>()?;
         tx.commit()?;
-        everyone
+        (ids, people, groups)
     };
     let live = {
         let tx = conn.transaction()?;
@@ -993,6 +1082,8 @@ fn run_full(conn: &mut Connection, w: Window, model: i64) -> Result<RunOutcome, 
         sources.release_medium(medium);
     }
     drop(sources);
+    let group_lists = blend_groups(&ids, &people, &lists, groups);
+    timer.lap("compute groups");
     let mut updated = 0;
     for (chunk_ids, chunk) in ids.chunks(CHUNK).zip(lists.chunks_mut(CHUNK)) {
         let tx = crate::db::write_transaction(conn)?;
@@ -1001,18 +1092,14 @@ fn run_full(conn: &mut Connection, w: Window, model: i64) -> Result<RunOutcome, 
         super::chunk_committed(conn);
     }
     timer.lap("write lists");
-    let groups: Vec<i64> = conn
-        .prepare(r#"SELECT group_id FROM "group""#)?
-        .query_map([], |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
-    for chunk in groups.chunks(CHUNK) {
+    for chunk in group_lists.chunks(CHUNK) {
         let tx = crate::db::write_transaction(conn)?;
-        refresh_groups(&tx, &chunk.iter().copied().collect())?;
+        store_groups_chunk(&tx, chunk, w.to)?;
         tx.commit()?;
         super::chunk_committed(conn);
     }
-    timer.lap("groups");
-    tracing::info!(stage = STAGE, seconds = ?timer.spent, "full run");
+    timer.lap("write groups");
+    timer.log(STAGE);
     // Every list was recomputed from data at least as new as `w.to`, and users with newer events
     // kept their fresher lists: the watermark moves to `w.to` unless an incremental run already
     // took it further (never backwards, and a full run is never thrown away), and the model this

@@ -160,6 +160,7 @@ fn compute(
 
 /// One run of the stage (see the module docs of `engine` for the guarantees).
 pub fn run(conn: &mut Connection, full: bool) -> Result<RunOutcome, EngineError> {
+    let mut timer = super::Timer::default();
     // One read snapshot for the window and the computation.
     let (w, media, fresh, updates) = {
         let tx = conn.transaction()?;
@@ -191,7 +192,11 @@ pub fn run(conn: &mut Connection, full: bool) -> Result<RunOutcome, EngineError>
         (w, media, fresh, updates)
     };
     let updated = updates.len();
-    let signals: Vec<(i64, (i64, i64))> = fresh.into_iter().collect();
+    // In key order, B-tree writes are appends to the pages just written.
+    let mut updates = updates;
+    updates.sort_unstable_by_key(|(id, _)| *id);
+    let mut signals: Vec<(i64, (i64, i64))> = fresh.into_iter().collect();
+    signals.sort_unstable_by_key(|(id, _)| *id);
     let write_signals = |tx: &rusqlite::Transaction<'_>, rows: &[(i64, (i64, i64))]| {
         let mut keep = tx.prepare_cached(
             "INSERT INTO content_signal (content_id, views, consumers)
@@ -212,6 +217,7 @@ pub fn run(conn: &mut Connection, full: bool) -> Result<RunOutcome, EngineError>
         Ok::<_, rusqlite::Error>(())
     };
     let committed = if full {
+        timer.lap("compute");
         // Hundreds of thousands of rows: written in short transactions so that the API's writers
         // never wait long; the watermark moves last (a crash leaves it, and the next run redoes it).
         {
@@ -232,7 +238,10 @@ pub fn run(conn: &mut Connection, full: bool) -> Result<RunOutcome, EngineError>
             tx.commit()?;
             super::chunk_committed(conn);
         }
-        commit(conn, STAGE, w, true, |_| Ok(()))?
+        let committed = commit(conn, STAGE, w, true, |_| Ok(()))?;
+        timer.lap("write");
+        timer.log(STAGE);
+        committed
     } else {
         commit(conn, STAGE, w, false, |tx| {
             write_signals(tx, &signals)?;

@@ -458,6 +458,7 @@ fn write_full(
 
 /// One run of the stage.
 pub fn run(conn: &mut Connection, full: bool) -> Result<RunOutcome, EngineError> {
+    let mut timer = super::Timer::default();
     let (w, work) = {
         let tx = conn.transaction()?;
         let w = window(&tx, STAGE, full)?;
@@ -479,7 +480,11 @@ pub fn run(conn: &mut Connection, full: bool) -> Result<RunOutcome, EngineError>
     let updated: usize = work.iter().map(|(_, out)| out.pairs.len()).sum();
     let nothing = work.is_empty();
     let committed = if full {
-        super::without_foreign_keys(conn, |conn| write_full(conn, w, &work))?
+        timer.lap("compute");
+        let committed = super::without_foreign_keys(conn, |conn| write_full(conn, w, &work))?;
+        timer.lap("write");
+        timer.log(STAGE);
+        committed
     } else {
         commit(conn, STAGE, w, false, |tx| {
             let mut orphaned =

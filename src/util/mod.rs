@@ -1,7 +1,8 @@
 //! Small leaf helpers with no knowledge of the application: time text forms, a fast hasher for ids,
-//! and Python-compatible JSON/repr rendering (the reference API is a Python service and its exact
-//! texts are part of the wire format).
+//! the process's peak memory, and Python-compatible JSON/repr rendering (the reference API is a
+//! Python service and its exact texts are part of the wire format).
 
 pub mod idhash;
+pub mod memory;
 pub mod pyjson;
 pub mod time;
