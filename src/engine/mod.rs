@@ -120,6 +120,8 @@ where
     let seconds = started.elapsed().as_secs_f64();
     if seconds >= 1.0 {
         tracing::info!(stage, seconds, "engine outputs written");
+    } else {
+        tracing::debug!(stage, seconds, "engine outputs written");
     }
     Ok(true)
 }
@@ -241,21 +243,17 @@ impl NamingTable {
             return Ok(Vec::new());
         }
         let sql = format!(
-            "SELECT {owner}, {content} FROM {table}",
+            "SELECT {owner}, {content} FROM {table} WHERE {content} IN (SELECT value FROM json_each(?1))",
             owner = self.owner,
             content = self.content,
             table = self.table
         );
-        let mut stmt = conn.prepare(&sql)?;
-        let mut rows = stmt.query([])?;
-        let mut out = Vec::new();
-        while let Some(row) = rows.next()? {
-            let content: i64 = row.get(1)?;
-            if deleted.contains(&content) {
-                out.push((row.get(0)?, content));
-            }
-        }
-        Ok(out)
+        let ids: Vec<String> = deleted.iter().map(i64::to_string).collect();
+        conn.prepare(&sql)?
+            .query_map([format!("[{}]", ids.join(","))], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect()
     }
 
     /// Deletes rows by key (in the caller's write transaction).
