@@ -452,6 +452,57 @@ fn a_deleted_content_leaves_every_list_at_once_and_the_tables_at_the_next_run() 
 }
 
 #[test]
+fn a_full_rebuild_rewrites_exactly_the_lists_that_differ_from_what_it_computes() {
+    let app = TestApp::new();
+    let cat = catalogue(&app);
+    let (target, fans) = community(&app, &cat);
+    engine::run_all(&mut app.db(), true).unwrap();
+    type Stored = (Vec<(i64, i64, String, i64)>, Vec<(i64, i64, i64)>);
+    let everything = || -> Stored {
+        let conn = app.db();
+        let lists = conn
+            .prepare("SELECT user_id, content_id, engine, CAST(round(score * 1e6) AS INTEGER) FROM recommended_content ORDER BY 1, 2")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let neighbours = conn
+            .prepare("SELECT content_id0, content_id1, CAST(round(similarity * 1e6) AS INTEGER) FROM similars_content ORDER BY 1, 2")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        (lists, neighbours)
+    };
+    let computed = everything();
+    assert!(!computed.0.is_empty() && !computed.1.is_empty());
+    // Damage some stored rows: a score, an engine, a missing row, a stray row, a stray neighbour.
+    let (target_id, fan_id) = (app.user_id(&target.uuid), app.user_id(&fans[0].uuid));
+    let movie = cat.alpha["movie"][0];
+    app.db()
+        .execute_batch(&format!(
+            "UPDATE recommended_content SET score = score / 2 WHERE user_id = {target_id}
+                AND content_id = (SELECT min(content_id) FROM recommended_content WHERE user_id = {target_id});
+             UPDATE recommended_content SET engine_priority = 1 WHERE user_id = {fan_id}
+                AND content_id = (SELECT max(content_id) FROM recommended_content WHERE user_id = {fan_id});
+             DELETE FROM recommended_content WHERE user_id = {fan_id}
+                AND content_id = (SELECT min(content_id) FROM recommended_content WHERE user_id = {fan_id});
+             INSERT INTO recommended_content (user_id, content_id, score, engine, engine_priority, content_type)
+                VALUES ({target_id}, {movie}, 0.5, 'FromProfile', 4, 'MOVIE');
+             DELETE FROM similars_content WHERE content_id0 = {movie}
+                AND content_id1 = (SELECT min(content_id1) FROM similars_content WHERE content_id0 = {movie});
+             INSERT OR IGNORE INTO similars_content (content_id0, content_id1, similarity, content_type0, content_type1)
+                VALUES ({movie}, {movie}, 1.0, 'MOVIE', 'MOVIE');"
+        ))
+        .unwrap();
+    assert_ne!(everything(), computed);
+    engine::run_all(&mut app.db(), true).unwrap();
+    assert_eq!(everything(), computed);
+}
+
+#[test]
 fn a_sandbox_profile_launch_records_its_snapshot_and_results() {
     let app = TestApp::new();
     let cat = catalogue(&app);

@@ -527,18 +527,37 @@ fn store_chunk(
     let mut exists =
         tx.prepare_cached(r#"SELECT EXISTS (SELECT 1 FROM "user" WHERE user_id = ?1)"#)?;
     let mut clear = tx.prepare_cached("DELETE FROM recommended_content WHERE user_id = ?1")?;
+    let stored = stored_rows(tx, users)?;
     let mut rows: Vec<(i64, Listed)> = Vec::new();
+    let mut listed_rows = 0;
     for (user_id, list) in users.iter().zip(lists.iter_mut()) {
         if fresher.contains(user_id) || !exists.query_row([user_id], |r| r.get::<_, bool>(0))? {
             continue;
         }
-        clear.execute([user_id])?;
+        list.retain(|listed| !deleted.contains(&i64::from(listed.content)));
         list.sort_by_key(|l| l.content);
-        rows.extend(
-            list.iter()
-                .filter(|listed| !deleted.contains(&i64::from(listed.content)))
-                .map(|listed| (*user_id, *listed)),
-        );
+        listed_rows += list.len();
+        let fresh: Vec<StoredRow> = list
+            .iter()
+            .map(|l| {
+                let score = round(f64::from(l.score));
+                (
+                    i64::from(l.content),
+                    score,
+                    Some(l.engine),
+                    Some(usize::from(l.medium)),
+                )
+            })
+            .collect();
+        // A list as stored already is left alone: on a rebuild most are, and every row not
+        // rewritten is a write the API does not wait for.
+        if !stored
+            .get(user_id)
+            .map_or(fresh.is_empty(), |old| *old == fresh)
+        {
+            clear.execute([user_id])?;
+            rows.extend(list.iter().map(|listed| (*user_id, *listed)));
+        }
         list.clear();
         list.shrink_to_fit();
     }
@@ -560,7 +579,6 @@ fn store_chunk(
             )
         },
     )?;
-    let written = rows.len();
     // A report made while the lists were computed wins over them.
     let mut reported = tx.prepare_cached(
         "DELETE FROM recommended_content WHERE user_id = ?1
@@ -569,7 +587,38 @@ fn store_chunk(
     for user_id in users {
         reported.execute([user_id])?;
     }
-    Ok(written)
+    Ok(listed_rows)
+}
+
+/// A stored list row: content, score, engine, medium.
+type StoredRow = (i64, f64, Option<Engine>, Option<usize>);
+
+/// The stored lists of `users` (ascending), by content, read in one pass over their key range.
+fn stored_rows(conn: &Connection, users: &[i64]) -> rusqlite::Result<IdMap<i64, Vec<StoredRow>>> {
+    let mut lists: IdMap<i64, Vec<StoredRow>> = IdMap::default();
+    let (Some(low), Some(high)) = (users.first(), users.last()) else {
+        return Ok(lists);
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT user_id, content_id, score, engine, engine_priority, content_type FROM recommended_content
+         WHERE user_id BETWEEN ?1 AND ?2 ORDER BY user_id, content_id",
+    )?;
+    let mut rows = stmt.query([low, high])?;
+    while let Some(row) = rows.next()? {
+        let engine: Option<String> = row.get(3)?;
+        let engine = engine.as_deref().and_then(Engine::by_name);
+        // A priority that is not the engine's own makes the row differ from any fresh one.
+        let priority: Option<i64> = row.get(4)?;
+        let engine = engine.filter(|e| Some(e.priority()) == priority);
+        let score: Option<f64> = row.get(2)?;
+        lists.entry(row.get(0)?).or_default().push((
+            row.get(1)?,
+            score.unwrap_or(f64::NAN),
+            engine,
+            medium_index(row.get(5)?),
+        ));
+    }
+    Ok(lists)
 }
 
 /// Recomputes one user's lists and their groups' now (after `PUT /api/user/preferences_defined`).

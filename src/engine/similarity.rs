@@ -401,6 +401,30 @@ fn insert_pairs(
     )
 }
 
+/// The stored lists of `ids` (ascending): content → (neighbour, similarity) by neighbour, read in
+/// one pass over their key range.
+fn stored_lists(
+    conn: &Connection,
+    ids: &[i64],
+) -> rusqlite::Result<crate::util::idhash::IdMap<i64, Vec<(i64, f64)>>> {
+    let mut lists: crate::util::idhash::IdMap<i64, Vec<(i64, f64)>> = Default::default();
+    let (Some(low), Some(high)) = (ids.first(), ids.last()) else {
+        return Ok(lists);
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT content_id0, content_id1, coalesce(similarity, 0) FROM similars_content
+         WHERE content_id0 BETWEEN ?1 AND ?2 ORDER BY content_id0, content_id1",
+    )?;
+    let mut rows = stmt.query([low, high])?;
+    while let Some(row) = rows.next()? {
+        lists
+            .entry(row.get(0)?)
+            .or_default()
+            .push((row.get(1)?, row.get(2)?));
+    }
+    Ok(lists)
+}
+
 /// Replaces every content's list in short transactions (with foreign keys off, see
 /// `super::without_foreign_keys`), so that the API keeps writing during a rebuild: each transaction
 /// replaces the lists of a run of contents (no mass delete, which would visit the whole table in one
@@ -424,22 +448,34 @@ fn write_full(
             // Contents deleted since the snapshot are left out: their own lists and mentions.
             let deleted = super::deleted_since(&tx, w.to)?;
             let live = |item: &u32| !deleted.contains(&out.ids[*item as usize]);
+            let stored = stored_lists(&tx, &out.ids[first..end as usize])?;
+            // Only the lists that differ from the stored ones are rewritten: on a rebuild most
+            // are the same, and every row not rewritten is a write the API does not wait for.
+            let mut changed: Vec<(u32, u32, f32)> = Vec::new();
             let mut clear =
                 tx.prepare_cached("DELETE FROM similars_content WHERE content_id0 = ?1")?;
-            for id in &out.ids[first..end as usize] {
-                clear.execute([id])?;
-            }
-            drop(clear);
-            if deleted.is_empty() {
-                insert_pairs(&tx, medium, out, pairs)?;
-            } else {
-                let kept: Vec<_> = pairs
+            for item in first as u32..end {
+                let from = pairs.partition_point(|(a, _, _)| *a < item);
+                let to = pairs.partition_point(|(a, _, _)| *a <= item);
+                let mut list: Vec<(i64, f64)> = pairs[from..to]
                     .iter()
                     .filter(|(a, b, _)| live(a) && live(b))
-                    .copied()
+                    .map(|(_, b, score)| (out.ids[*b as usize], f64::from(*score)))
                     .collect();
-                insert_pairs(&tx, medium, out, &kept)?;
+                list.sort_by_key(|(id, _)| *id);
+                let id = out.ids[item as usize];
+                if stored.get(&id).map_or(list.is_empty(), |old| *old == list) {
+                    continue;
+                }
+                clear.execute([id])?;
+                changed.extend(
+                    pairs[from..to]
+                        .iter()
+                        .filter(|(a, b, _)| live(a) && live(b)),
+                );
             }
+            drop(clear);
+            insert_pairs(&tx, medium, out, &changed)?;
             tx.commit()?;
             super::chunk_committed(conn);
         }
