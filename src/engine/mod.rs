@@ -347,8 +347,10 @@ impl Timer {
 /// Settings of the engine's own connections: its writes touch many pages of few tables, and a page
 /// cache far above SQLite's 2 MB default keeps a rebuild from spilling and rewriting the same pages.
 /// Since rebuilds append in key order (V11), 64 MB does as well as 128 MB did, within 3 %.
+/// Commits sync as the API's do (`NORMAL`: the WAL is synced at checkpoints, not at each of a
+/// rebuild's thousand commits).
 pub fn tune(conn: &Connection) -> rusqlite::Result<()> {
-    conn.execute_batch("PRAGMA cache_size = -65536;")
+    conn.execute_batch("PRAGMA cache_size = -65536; PRAGMA synchronous = NORMAL;")
 }
 
 /// Whether one of `stages` has events to consume.
@@ -384,6 +386,10 @@ where
     let outcome = rocket::tokio::task::spawn_blocking(move || -> Result<(), String> {
         let mut conn = db::open_connection(&path).map_err(|e| e.to_string())?;
         tune(&conn).map_err(|e| e.to_string())?;
+        // The server's checkpointer copies the WAL back; a fold-in whose commit crossed SQLite's
+        // threshold would otherwise do it itself (measured: 0.5 s, on the rating's path).
+        conn.execute_batch("PRAGMA wal_autocheckpoint = 0;")
+            .map_err(|e| e.to_string())?;
         work(&mut conn).map_err(|e| e.to_string())
     })
     .await;
