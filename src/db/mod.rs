@@ -26,7 +26,23 @@ pub type Pool = r2d2::Pool<SqliteConnectionManager>;
 pub type Paged<T> = (Vec<T>, i64);
 pub type PooledConnection = r2d2::PooledConnection<SqliteConnectionManager>;
 
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a statement waits for another connection's write lock before failing with "busy":
+/// this many one-millisecond polls (about 5 s).
+const BUSY_POLLS: i32 = 5_000;
+
+/// Waits for a lock by polling every millisecond. SQLite's own timeout handler sleeps longer and
+/// longer (up to 100 ms between tries) and so misses the short gaps between an engine rebuild's
+/// transactions: API writes timed out behind a rebuild although the lock was free for a moment
+/// every ~100 ms.
+fn poll_when_busy(polls: i32) -> bool {
+    std::thread::sleep(Duration::from_millis(1));
+    polls < BUSY_POLLS
+}
+
+/// Makes `conn` wait for locks as every connection of ours does (see `poll_when_busy`).
+pub fn wait_when_busy(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_handler(Some(poll_when_busy))
+}
 const POOL_SIZE: u32 = 8;
 
 #[derive(Debug, thiserror::Error)]
@@ -109,7 +125,7 @@ pub fn open_connection(path: &Path) -> Result<Connection, StoreError> {
         path: path.to_owned(),
         source,
     })?;
-    conn.busy_timeout(BUSY_TIMEOUT)?;
+    wait_when_busy(&conn)?;
     let _mode: String = conn
         .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
         .map_err(|source| StoreError::NotADatabase {
@@ -125,7 +141,7 @@ pub fn open_connection(path: &Path) -> Result<Connection, StoreError> {
 /// crosses the threshold copy the log back, and after an engine rebuild's bulk writes that would be
 /// some request paying seconds. `run_checkpointer` does it in the background instead.
 fn configure_connection(conn: &mut Connection) -> rusqlite::Result<()> {
-    conn.busy_timeout(BUSY_TIMEOUT)?;
+    wait_when_busy(conn)?;
     conn.execute_batch(
         "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;",
     )

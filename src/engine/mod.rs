@@ -197,8 +197,11 @@ pub fn chunk_committed(conn: &Connection) {
         if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
             tracing::warn!("engine: WAL checkpoint: {e}");
         }
-        let _ = conn.busy_timeout(std::time::Duration::from_secs(5));
+        let _ = db::wait_when_busy(conn);
     }
+    // The lock is free for a moment: writers waiting for it (polling every millisecond) get it
+    // before the next transaction of the rebuild takes it again.
+    std::thread::sleep(std::time::Duration::from_millis(2));
 }
 
 /// Contents deleted by events after `after`.

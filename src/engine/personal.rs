@@ -16,6 +16,8 @@
 //!
 //! Lists are a function of the current data, so recomputing one is always safe: the stage's events
 //! only say whose lists are stale (the authors of new interactions), and a full run recomputes all.
+//! Rows naming contents deleted since are removed by `clean_deleted` before each run of the stage
+//! (not by the fold-ins: a rating must not wait for its scan).
 
 use super::collaborative::{self, best, fold_in};
 use super::taste::Interaction;
@@ -119,6 +121,9 @@ struct Lists {
     model: Model,
     cache: IdMap<i64, Vec<(i64, f32)>>,
     complete: bool,
+    /// Read on demand: contents deleted since the model's stage last ran, which its stored lists
+    /// may still name (V11); they are no candidates.
+    gone: Option<IdSet<i64>>,
 }
 
 impl Lists {
@@ -127,11 +132,24 @@ impl Lists {
             model,
             cache: IdMap::default(),
             complete: false,
+            gone: None,
         }
     }
 
-    /// Every list of one medium, in one pass.
-    fn preload(conn: &Connection, model: Model, content_type: &str) -> rusqlite::Result<Lists> {
+    /// Every list of one medium, in one pass, naming only `live` contents (by id: the content's
+    /// medium, `None` when there is no such content).
+    fn preload(
+        conn: &Connection,
+        model: Model,
+        content_type: &str,
+        live: &[Option<u8>],
+    ) -> rusqlite::Result<Lists> {
+        let is_live = |id: i64| {
+            usize::try_from(id)
+                .ok()
+                .and_then(|i| live.get(i).copied().flatten())
+                .is_some()
+        };
         let mut cache: IdMap<i64, Vec<(i64, f32)>> = IdMap::default();
         match model {
             Model::Collaborative => {
@@ -142,7 +160,9 @@ impl Lists {
                 let mut rows = stmt.query([content_type])?;
                 while let Some(row) = rows.next()? {
                     let blob: Vec<u8> = row.get(1)?;
-                    cache.insert(row.get(0)?, collaborative::unpack(&blob));
+                    let mut list = collaborative::unpack(&blob);
+                    list.retain(|(id, _)| is_live(*id));
+                    cache.insert(row.get(0)?, list);
                 }
             }
             Model::Similar => {
@@ -152,10 +172,13 @@ impl Lists {
                 let mut rows = stmt.query([content_type])?;
                 while let Some(row) = rows.next()? {
                     let similarity: Option<f64> = row.get(2)?;
-                    cache
-                        .entry(row.get(0)?)
-                        .or_default()
-                        .push((row.get(1)?, similarity.unwrap_or(0.0) as f32));
+                    let neighbour: i64 = row.get(1)?;
+                    if is_live(neighbour) {
+                        cache
+                            .entry(row.get(0)?)
+                            .or_default()
+                            .push((neighbour, similarity.unwrap_or(0.0) as f32));
+                    }
                 }
             }
         }
@@ -163,6 +186,7 @@ impl Lists {
             model,
             cache,
             complete: true,
+            gone: None,
         })
     }
 
@@ -170,11 +194,21 @@ impl Lists {
         if self.complete {
             return Ok(());
         }
+        let gone = match &mut self.gone {
+            Some(gone) => gone,
+            slot => {
+                let stage = match self.model {
+                    Model::Collaborative => collaborative::STAGE,
+                    Model::Similar => super::similarity::STAGE,
+                };
+                slot.insert(super::deleted_since(conn, super::watermark(conn, stage)?)?)
+            }
+        };
         for id in ids {
             if self.cache.contains_key(id) {
                 continue;
             }
-            let list = match self.model {
+            let mut list: Vec<(i64, f32)> = match self.model {
                 Model::Collaborative => collaborative::stored(conn, *id)?,
                 Model::Similar => conn
                     .prepare_cached(
@@ -185,6 +219,7 @@ impl Lists {
                     })?
                     .collect::<Result<_, _>>()?,
             };
+            list.retain(|(neighbour, _)| !gone.contains(neighbour));
             self.cache.insert(*id, list);
         }
         Ok(())
@@ -216,10 +251,16 @@ impl Sources {
     }
 
     /// Preloads one medium's models (full runs go medium by medium to bound memory).
-    fn preload_medium(&mut self, conn: &Connection, medium: usize) -> rusqlite::Result<()> {
+    fn preload_medium(
+        &mut self,
+        conn: &Connection,
+        medium: usize,
+        live: &[Option<u8>],
+    ) -> rusqlite::Result<()> {
         let content_type = MEDIA[medium].table.content_type;
-        self.collaborative[medium] = Lists::preload(conn, Model::Collaborative, content_type)?;
-        self.similar[medium] = Lists::preload(conn, Model::Similar, content_type)?;
+        self.collaborative[medium] =
+            Lists::preload(conn, Model::Collaborative, content_type, live)?;
+        self.similar[medium] = Lists::preload(conn, Model::Similar, content_type, live)?;
         Ok(())
     }
 
@@ -513,9 +554,10 @@ struct Listed {
 }
 
 /// Writes a full run's chunk of users' lists, with foreign keys off (see
-/// `super::without_foreign_keys`): users gone meanwhile are skipped, rows of contents deleted since the
-/// snapshot removed, and users who wrote interactions since keep the fresher lists an incremental run
-/// wrote for them. Returns the rows written.
+/// `super::without_foreign_keys`): users gone meanwhile are skipped, contents deleted since the
+/// snapshot left out, users who wrote interactions since keep the fresher lists an incremental run
+/// wrote for them, and lists equal to the stored ones are not rewritten. Returns the rows of the
+/// users' lists (written or already stored).
 fn store_chunk(
     tx: &Transaction<'_>,
     users: &[i64],
@@ -696,7 +738,7 @@ fn groups_of(conn: &Connection, users: &[i64]) -> rusqlite::Result<BTreeSet<i64>
 fn people_of(conn: &Connection, group: i64) -> rusqlite::Result<Vec<i64>> {
     conn.prepare_cached(
         r#"SELECT owner_id FROM "group" WHERE group_id = ?1 AND owner_id IS NOT NULL
-           UNION SELECT user_id FROM group_members WHERE group_id = ?1"#,
+           UNION SELECT user_id FROM group_members WHERE group_id = ?1 ORDER BY 1"#,
     )?
     .query_map([group], |r| r.get(0))?
     .collect()
@@ -832,7 +874,7 @@ fn refresh_groups(tx: &Transaction<'_>, groups: &BTreeSet<i64>) -> rusqlite::Res
 /// Incremental run: the authors of the window's interactions get fresh lists (a fold-in with the
 /// current model), and so do their groups.
 fn run_incremental(conn: &mut Connection, w: Window) -> Result<RunOutcome, EngineError> {
-    let (users, picks, stale) = {
+    let (users, picks) = {
         let tx = conn.transaction()?;
         let users: Vec<i64> = authors(&tx, w.from, w.to)?.into_iter().collect();
         let mut sources = Sources::lazy();
@@ -841,19 +883,11 @@ fn run_incremental(conn: &mut Connection, w: Window) -> Result<RunOutcome, Engin
             let person = user(&tx, *user_id)?;
             picks.push(lists(&tx, &mut sources, &person)?);
         }
-        let deleted = super::deleted_in(&tx, w)?;
-        let mut stale = Vec::new();
-        for table in NAMING {
-            stale.push((table, table.rows_naming(&tx, &deleted)?));
-        }
         tx.commit()?;
-        (users, picks, stale)
+        (users, picks)
     };
     let updated = picks.iter().map(Vec::len).sum();
     let committed = commit(conn, STAGE, w, false, |tx| {
-        for (table, keys) in &stale {
-            table.delete(tx, keys)?;
-        }
         for (user_id, picks) in users.iter().zip(&picks) {
             store_user(tx, *user_id, picks)?;
         }
@@ -864,7 +898,7 @@ fn run_incremental(conn: &mut Connection, w: Window) -> Result<RunOutcome, Engin
 }
 
 /// The lists name contents in a column that is not indexed (V11): rows naming a deleted content are
-/// removed by the run that consumes its deletion event.
+/// removed by `clean_deleted`.
 const NAMING: [super::NamingTable; 2] = [
     super::NamingTable {
         table: "recommended_content",
@@ -877,6 +911,37 @@ const NAMING: [super::NamingTable; 2] = [
         content: "content_id",
     },
 ];
+
+/// The watermark of `clean_deleted`: the last deletion event whose rows it removed.
+const CLEANED: &str = "recommendations.deleted";
+
+/// Removes the list rows that name contents deleted since the last clean-up (they are not shown
+/// meanwhile: the routes join the content tables). One scan per table, read outside the write lock,
+/// only when contents were deleted; the rows go by key with the watermark, in one transaction.
+pub fn clean_deleted(conn: &mut Connection) -> Result<RunOutcome, EngineError> {
+    let (w, stale) = {
+        let tx = conn.transaction()?;
+        let w = window(&tx, CLEANED, false)?;
+        let deleted = super::deleted_in(&tx, w)?;
+        let mut stale = Vec::new();
+        for table in NAMING {
+            stale.push((table, table.rows_naming(&tx, &deleted)?));
+        }
+        tx.commit()?;
+        (w, stale)
+    };
+    if w.from == w.to {
+        return Ok(RunOutcome::UpToDate { watermark: w.to });
+    }
+    let updated = stale.iter().map(|(_, keys)| keys.len()).sum();
+    let committed = commit(conn, CLEANED, w, false, |tx| {
+        for (table, keys) in &stale {
+            table.delete(tx, keys)?;
+        }
+        Ok(())
+    })?;
+    Ok(RunOutcome::of(committed, updated == 0, w, updated))
+}
 
 /// One interaction, compact, for a full run: ten million of them take about 120 MB.
 #[derive(Debug, Clone, Copy)]
@@ -1015,8 +1080,9 @@ fn blend_groups(
 }
 
 /// Writes a full run's chunk of group lists. A group whose people changed since the snapshot, or
-/// one of whose people wrote interactions since (and so has fresher stored lists), is blended again
-/// from the stored lists; contents deleted or reported by one of the people since are left out.
+/// one of whose people wrote interactions since (and so has fresher stored lists), or whose list
+/// names a content deleted or reported by one of the people since, is blended again from the stored
+/// lists.
 fn store_groups_chunk(
     tx: &Transaction<'_>,
     groups: &[(i64, Vec<i64>, Vec<Pick>)],
@@ -1038,12 +1104,12 @@ fn store_groups_chunk(
                 left_out.insert(id?);
             }
         }
-        let kept: Vec<Pick> = picks
-            .iter()
-            .filter(|pick| !left_out.contains(&pick.content_id))
-            .cloned()
-            .collect();
-        store_group(tx, *group, &kept)?;
+        // Leaving a content out would leave its slot empty: such a group is blended again.
+        if picks.iter().any(|pick| left_out.contains(&pick.content_id)) {
+            again.insert(*group);
+        } else {
+            store_group(tx, *group, picks)?;
+        }
     }
     refresh_groups(tx, &again)
 }
@@ -1081,7 +1147,7 @@ fn run_full(conn: &mut Connection, w: Window, model: i64) -> Result<RunOutcome, 
     for medium in 0..MEDIA.len() {
         {
             let tx = conn.transaction()?;
-            sources.preload_medium(&tx, medium)?;
+            sources.preload_medium(&tx, medium, &live)?;
             sources.load_pool(&tx, medium)?;
             tx.commit()?;
         }
@@ -1178,6 +1244,7 @@ const MODEL_SEEN: &str = "recommendations.model";
 
 /// One run of the stage: full when asked, on the first run, or after the model was retrained.
 pub fn run(conn: &mut Connection, full: bool) -> Result<RunOutcome, EngineError> {
+    clean_deleted(conn)?;
     let (w, model, model_changed) = {
         let tx = conn.transaction()?;
         let w = window(&tx, STAGE, full)?;

@@ -5,7 +5,9 @@
 //! Neighbours are found through an inverted index, never by comparing all pairs: a content's candidates
 //! are the contents sharing a token with it (for very common tokens, an even sample of their postings),
 //! the best candidates by partial score are then scored exactly. An incremental run only computes the
-//! contents added or changed since the watermark, and patches their neighbours' lists.
+//! contents added or changed since the watermark, and patches their neighbours' lists; the lists that
+//! name a content deleted since are computed again (the column is not indexed, V11: one scan, only
+//! when contents were deleted).
 
 use super::{EngineError, RunOutcome, Window, commit, window};
 use crate::media::{MEDIA, Medium, Tokens};
@@ -401,35 +403,35 @@ fn insert_pairs(
     )
 }
 
-/// The stored lists of `ids` (ascending): content → (neighbour, similarity) by neighbour, read in
-/// one pass over their key range.
+/// The stored lists of `ids`: content → (neighbour, similarity) by neighbour. One key lookup per
+/// content (a key range would also cover the other media's contents between them).
 fn stored_lists(
     conn: &Connection,
     ids: &[i64],
 ) -> rusqlite::Result<crate::util::idhash::IdMap<i64, Vec<(i64, f64)>>> {
     let mut lists: crate::util::idhash::IdMap<i64, Vec<(i64, f64)>> = Default::default();
-    let (Some(low), Some(high)) = (ids.first(), ids.last()) else {
-        return Ok(lists);
-    };
     let mut stmt = conn.prepare_cached(
-        "SELECT content_id0, content_id1, coalesce(similarity, 0) FROM similars_content
-         WHERE content_id0 BETWEEN ?1 AND ?2 ORDER BY content_id0, content_id1",
+        "SELECT content_id1, coalesce(similarity, 0) FROM similars_content
+         WHERE content_id0 = ?1 ORDER BY content_id1",
     )?;
-    let mut rows = stmt.query([low, high])?;
-    while let Some(row) = rows.next()? {
-        lists
-            .entry(row.get(0)?)
-            .or_default()
-            .push((row.get(1)?, row.get(2)?));
+    for id in ids {
+        let list: Vec<(i64, f64)> = stmt
+            .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        if !list.is_empty() {
+            lists.insert(*id, list);
+        }
     }
     Ok(lists)
 }
 
-/// Replaces every content's list in short transactions (with foreign keys off, see
+/// Writes every content's list in short transactions (with foreign keys off, see
 /// `super::without_foreign_keys`), so that the API keeps writing during a rebuild: each transaction
-/// replaces the lists of a run of contents (no mass delete, which would visit the whole table in one
-/// transaction). An interrupted rebuild leaves old and new lists side by side, all valid. The last
-/// transaction removes the rows of contents deleted meanwhile and moves the watermark.
+/// covers a run of contents (no mass delete, which would visit the whole table in one transaction)
+/// and rewrites the lists that differ from the stored ones. An interrupted rebuild leaves old and
+/// new lists side by side, all valid. Contents deleted since the snapshot are left out; the last
+/// transaction removes the lists of those deleted meanwhile and moves the watermark (lists naming
+/// them are computed again by the next run, which sees their deletion events).
 fn write_full(
     conn: &mut Connection,
     w: Window,
@@ -523,19 +525,27 @@ pub fn run(conn: &mut Connection, full: bool) -> Result<RunOutcome, EngineError>
         committed
     } else {
         commit(conn, STAGE, w, false, |tx| {
-            let mut orphaned =
+            // Contents deleted in the window or since the snapshot: their own lists go, and no
+            // list written here names them.
+            let deleted = super::deleted_since(tx, w.from)?;
+            let mut clear =
                 tx.prepare_cached("DELETE FROM similars_content WHERE content_id0 = ?1")?;
-            for id in super::deleted_in(tx, w)? {
-                orphaned.execute([id])?;
+            for id in &deleted {
+                clear.execute([id])?;
             }
             for (medium, out) in &work {
                 // Only the changed contents' lists and the lists they entered are replaced.
-                let mut clear =
-                    tx.prepare_cached("DELETE FROM similars_content WHERE content_id0 = ?1")?;
                 for item in &out.replaced {
                     clear.execute([out.ids[*item as usize]])?;
                 }
-                insert_pairs(tx, medium, out, &out.pairs)?;
+                let live = |item: &u32| !deleted.contains(&out.ids[*item as usize]);
+                let pairs: Vec<(u32, u32, f32)> = out
+                    .pairs
+                    .iter()
+                    .filter(|(a, b, _)| live(a) && live(b))
+                    .copied()
+                    .collect();
+                insert_pairs(tx, medium, out, &pairs)?;
             }
             Ok(())
         })?
