@@ -43,6 +43,7 @@ fn poll_when_busy(polls: i32) -> bool {
 pub fn wait_when_busy(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_handler(Some(poll_when_busy))
 }
+
 const POOL_SIZE: u32 = 8;
 
 #[derive(Debug, thiserror::Error)]
@@ -140,7 +141,7 @@ pub fn open_connection(path: &Path) -> Result<Connection, StoreError> {
 /// The pool's connections never checkpoint the WAL themselves: SQLite makes the committer that
 /// crosses the threshold copy the log back, and after an engine rebuild's bulk writes that would be
 /// some request paying seconds. `run_checkpointer` does it in the background instead.
-fn configure_connection(conn: &mut Connection) -> rusqlite::Result<()> {
+pub fn configure_connection(conn: &mut Connection) -> rusqlite::Result<()> {
     wait_when_busy(conn)?;
     conn.execute_batch(
         "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;",
@@ -150,44 +151,73 @@ fn configure_connection(conn: &mut Connection) -> rusqlite::Result<()> {
 /// WAL size past which the background checkpoint truncates the log.
 const WAL_TRUNCATE_BYTES: u64 = 64 * 1024 * 1024;
 
+/// A connection that a background loop keeps from one run to the next (its page cache and prepared
+/// statements with it): opened and set up on first use, and again after a run that failed.
+pub struct HeldConnection {
+    path: PathBuf,
+    setup: fn(&mut Connection) -> rusqlite::Result<()>,
+    conn: Option<Connection>,
+}
+
+impl HeldConnection {
+    pub fn new(
+        path: PathBuf,
+        setup: fn(&mut Connection) -> rusqlite::Result<()>,
+    ) -> HeldConnection {
+        HeldConnection {
+            path,
+            setup,
+            conn: None,
+        }
+    }
+
+    /// Runs `work` on the connection, on Tokio's blocking pool.
+    pub async fn run<F>(&mut self, work: F) -> Result<(), String>
+    where
+        F: FnOnce(&mut Connection, &Path) -> Result<(), String> + Send + 'static,
+    {
+        let (held, path, setup) = (self.conn.take(), self.path.clone(), self.setup);
+        let outcome = rocket::tokio::task::spawn_blocking(move || {
+            let mut conn = match held {
+                Some(conn) => conn,
+                None => {
+                    let mut conn = open_connection(&path).map_err(|e| e.to_string())?;
+                    setup(&mut conn).map_err(|e| e.to_string())?;
+                    conn
+                }
+            };
+            work(&mut conn, &path).map(|()| conn)
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+        self.conn = Some(outcome?);
+        Ok(())
+    }
+}
+
 /// Copies the WAL back into the database every `interval`, on a connection of its own (PASSIVE:
 /// never waits for readers or writers), for the pool's connections that leave it to us.
 pub async fn run_checkpointer(path: PathBuf, interval: Duration) {
-    let mut conn: Option<Connection> = None;
+    // A truncating checkpoint holds writers back while it waits for readers: never for long; it is
+    // retried every interval.
+    let mut conn = HeldConnection::new(path, |conn| conn.busy_timeout(Duration::from_millis(200)));
     loop {
         rocket::tokio::time::sleep(interval).await;
-        let mut held = conn.take();
-        let path = path.clone();
-        let outcome = rocket::tokio::task::spawn_blocking(move || {
-            match held.take() {
-                Some(conn) => Ok(conn),
-                None => open_connection(&path)
-                    .and_then(|conn| {
-                        // A truncating checkpoint holds writers back while it waits for readers:
-                        // never for long; it is retried every interval.
-                        conn.busy_timeout(Duration::from_millis(200))?;
-                        Ok(conn)
-                    })
-                    .map_err(|e| e.to_string()),
-            }
-            .and_then(|conn| {
+        let outcome = conn
+            .run(|conn, path| {
                 // Under a steady stream of reads a passive checkpoint never lets the log restart;
                 // past a size, truncate it (waits for the readers of the moment, briefly holds
                 // writers back).
-                let mut wal = path.clone().into_os_string();
+                let mut wal = path.to_owned().into_os_string();
                 wal.push("-wal");
                 let large = std::fs::metadata(&wal).is_ok_and(|m| m.len() > WAL_TRUNCATE_BYTES);
                 let mode = if large { "TRUNCATE" } else { "PASSIVE" };
                 conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(()))
-                    .map(|()| conn)
                     .map_err(|e| e.to_string())
             })
-        })
-        .await;
-        match outcome {
-            Ok(Ok(kept)) => conn = Some(kept),
-            Ok(Err(e)) => tracing::warn!("WAL checkpoint: {e}"),
-            Err(e) => tracing::warn!("WAL checkpoint: {e}"),
+            .await;
+        if let Err(e) = outcome {
+            tracing::warn!("WAL checkpoint: {e}");
         }
     }
 }

@@ -18,7 +18,7 @@ use crate::db;
 use crate::util::idhash::IdSet;
 use rocket::tokio::sync::Notify;
 use rusqlite::{Connection, OptionalExtension, Transaction};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -380,27 +380,26 @@ impl EngineSignal {
 /// Bursts of interactions within this time are folded in by one run.
 const DEBOUNCE: Duration = Duration::from_millis(20);
 
-/// Runs `work` on a blocking thread with its own connection, logging failures.
-async fn on_own_connection<F>(path: &Path, work: F)
+/// Runs `work` on a loop's own connection (set up as the API's, see `serve_setup`), logging
+/// failures.
+async fn on_own_connection<F>(conn: &mut db::HeldConnection, work: F)
 where
     F: FnOnce(&mut Connection) -> Result<(), EngineError> + Send + 'static,
 {
-    let path = path.to_owned();
-    let outcome = rocket::tokio::task::spawn_blocking(move || -> Result<(), String> {
-        let mut conn = db::open_connection(&path).map_err(|e| e.to_string())?;
-        tune(&conn).map_err(|e| e.to_string())?;
-        // The server's checkpointer copies the WAL back; a fold-in whose commit crossed SQLite's
-        // threshold would otherwise do it itself (measured: 0.5 s, on the rating's path).
-        conn.execute_batch("PRAGMA wal_autocheckpoint = 0;")
-            .map_err(|e| e.to_string())?;
-        work(&mut conn).map_err(|e| e.to_string())
-    })
-    .await;
-    match outcome {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::error!("engine: {e}"),
-        Err(e) => tracing::error!("engine: {e}"),
+    if let Err(e) = conn
+        .run(|conn, _| work(conn).map_err(|e| e.to_string()))
+        .await
+    {
+        tracing::error!("engine: {e}");
     }
+}
+
+/// The server's engine connections: set up as the API's (in particular, they leave WAL
+/// checkpoints to the server's checkpointer — a fold-in whose commit crossed SQLite's threshold
+/// paid 0.5 s for one, on the rating's path), with the engine's page cache.
+fn serve_setup(conn: &mut Connection) -> rusqlite::Result<()> {
+    db::configure_connection(conn)?;
+    tune(conn)
 }
 
 /// The server's engine, as two loops on their own connections:
@@ -409,12 +408,13 @@ where
 /// * the slow one runs the heavier stages (popularity, similarity, model retraining, and the full
 ///   recomputation of lists a retrained model calls for) every `interval` when events are pending.
 pub async fn run_workers(path: PathBuf, interval: Duration, signal: EngineSignal) {
-    let fast_path = path.clone();
+    let mut fast = db::HeldConnection::new(path.clone(), serve_setup);
+    let mut slow = db::HeldConnection::new(path, serve_setup);
     rocket::tokio::spawn(async move {
         loop {
             let _ = rocket::tokio::time::timeout(interval, signal.0.notified()).await;
             rocket::tokio::time::sleep(DEBOUNCE).await;
-            on_own_connection(&fast_path, |conn| {
+            on_own_connection(&mut fast, |conn| {
                 if behind(conn, &[personal::STAGE])? {
                     let outcome = personal::run_fold_ins(conn)?;
                     tracing::debug!(stage = personal::STAGE, ?outcome, "engine");
@@ -426,7 +426,7 @@ pub async fn run_workers(path: PathBuf, interval: Duration, signal: EngineSignal
     });
     loop {
         rocket::tokio::time::sleep(interval).await;
-        on_own_connection(&path, |conn| {
+        on_own_connection(&mut slow, |conn| {
             if behind(
                 conn,
                 &[popularity::STAGE, similarity::STAGE, collaborative::STAGE],

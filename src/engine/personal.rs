@@ -531,9 +531,18 @@ fn store_user(tx: &Transaction<'_>, user_id: i64, picks: &[Pick]) -> rusqlite::R
          WHERE EXISTS (SELECT 1 FROM \"user\" WHERE user_id = ?1) AND EXISTS (SELECT 1 FROM content WHERE content_id = ?2)
            AND NOT EXISTS (SELECT 1 FROM bad_recommendation_content WHERE user_id = ?1 AND content_id = ?2)",
     )?;
+    insert_picks(&mut insert, user_id, picks)
+}
+
+/// Runs `insert` (parameters: owner, content, score, engine, priority, content type) for each pick.
+fn insert_picks(
+    insert: &mut rusqlite::Statement<'_>,
+    owner: i64,
+    picks: &[Pick],
+) -> rusqlite::Result<()> {
     for pick in picks {
         insert.execute(params![
-            user_id,
+            owner,
             pick.content_id,
             pick.score,
             pick.engine.name(),
@@ -824,17 +833,7 @@ fn store_group(tx: &Transaction<'_>, group: i64, picks: &[Pick]) -> rusqlite::Re
         "INSERT INTO recommended_content_for_group (group_id, content_id, score, engine, engine_priority, content_type)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
-    for pick in picks {
-        insert.execute(params![
-            group,
-            pick.content_id,
-            pick.score,
-            pick.engine.name(),
-            pick.engine.priority(),
-            MEDIA[pick.medium].table.content_type
-        ])?;
-    }
-    Ok(())
+    insert_picks(&mut insert, group, picks)
 }
 
 /// Recomputes groups' lists (see `Blend`) from their people's stored lists.
