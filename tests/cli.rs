@@ -179,7 +179,18 @@ fn seeded_accounts_log_in_with_the_demo_password() {
     let db = dir.path().join("s.db");
     ok(&run(&db, &SMALL));
     let client = client(&db);
-    for (email, admin) in [("admin@example.com", true), ("user2@example.com", false)] {
+    // 40 accounts: the admin, then user1 … user39, as `seed --help` and README say.
+    let emails: Vec<String> =
+        common::query_strings(&db, r#"SELECT email FROM "user" ORDER BY user_id"#);
+    let expected: Vec<String> = std::iter::once("admin@example.com".to_owned())
+        .chain((1..40).map(|n| format!("user{n}@example.com")))
+        .collect();
+    assert_eq!(emails, expected);
+    for (email, admin) in [
+        ("admin@example.com", true),
+        ("user1@example.com", false),
+        ("user39@example.com", false),
+    ] {
         let token = login(&client, email, "Demo1234!").expect("seeded account logs in");
         assert_eq!(
             common::claims(&token)["user_claims"]["permissions"]
@@ -211,6 +222,15 @@ fn seeding_refuses_a_non_empty_database_unless_appending() {
         "the append added another 600 contents"
     );
     assert_eq!(after[5].1, 2 * before[5].1, "and another 40 users");
+    let appended: Vec<String> = common::query_strings(
+        &db,
+        r#"SELECT email FROM "user" ORDER BY user_id DESC LIMIT 1"#,
+    );
+    assert_eq!(
+        appended,
+        ["user79@example.com"],
+        "appended accounts continue the series"
+    );
     fails(
         &run(&db, &["seed", "--size", "huge"]),
         "invalid value 'huge'",

@@ -246,9 +246,14 @@ pub fn run(conn: &mut Connection, plan: &Plan) -> Result<Report, SeedError> {
         [],
         |r| r.get::<_, i64>(0),
     )? as u64;
-    let user_offset = tx.query_row(r#"SELECT coalesce(max(user_id), 0) FROM "user""#, [], |r| {
-        r.get::<_, i64>(0)
-    })? as u64;
+    // Seeded accounts are user1@example.com, user2@example.com, …: appended ones continue the series.
+    let user_offset = tx.query_row(
+        r#"SELECT coalesce(max(CAST(substr(email, 5, length(email) - 16) AS INTEGER)), 0) FROM "user"
+           WHERE email GLOB 'user[0-9]*@example.com'"#,
+        [],
+        |r| r.get::<_, i64>(0),
+    )?
+    .max(0) as u64;
 
     let mut report = Report::default();
     let (items, pools) = seed_catalogue(&tx, plan, &root, &films, offset, &mut report)?;
@@ -711,8 +716,9 @@ fn seed_users(
     let mut ids = Vec::with_capacity(plan.users);
     for i in 0..plan.users as u64 {
         let mut rng = root.fork(2_000_000 + i);
-        let n = user_offset + i + 1;
+        // A new database's first account is the admin; the others count from 1.
         let is_admin = !plan.append && i == 0;
+        let n = user_offset + i + u64::from(plan.append);
         let (email, username) = if is_admin {
             ("admin@example.com".to_owned(), "admin".to_owned())
         } else {

@@ -462,3 +462,13 @@ pub fn stored_metas(conn: &Connection) -> BTreeMap<(i64, i64), MetaRow> {
     .collect::<Result<_, _>>()
     .unwrap()
 }
+
+/// The first column of every row of a query on a database file.
+pub fn query_strings(db: &std::path::Path, sql: &str) -> Vec<String> {
+    let conn = Connection::open(db).expect("open the database");
+    let mut stmt = conn.prepare(sql).expect("prepare");
+    stmt.query_map([], |r| r.get(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+}
