@@ -441,6 +441,8 @@ pub fn add(
     table: &MediaTable,
     content: &NewContent,
 ) -> rusqlite::Result<i64> {
+    // The type is set before the media row: the trigger of V12 that logs contents added by others
+    // (and types them) leaves a typed content alone, since its writer logs it, as here.
     conn.prepare_cached("INSERT INTO content (rating, rating_count, popularity_score, content_type) VALUES (NULL, 0, 0, ?1)")?
         .execute([table.content_type])?;
     let content_id = conn.last_insert_rowid();
@@ -575,6 +577,9 @@ pub fn delete(
             delete(conn, ctx, &crate::media::EPISODE, episode_id)?;
         }
     }
+    // The event comes first: it tells the trigger of V12, which logs deletions made by others,
+    // that this one is logged.
+    events::deletion(conn, ctx, content_id, table.name)?;
     // These links do not cascade in the reference schema (they would block the delete). Lists
     // naming the content as a neighbour or a recommendation are the engine's to clean (V11).
     conn.prepare_cached("DELETE FROM content_genres WHERE content_id = ?1")?
@@ -584,7 +589,6 @@ pub fn delete(
     // The media row, metas, reports and launch copies cascade from content.
     conn.prepare_cached("DELETE FROM content WHERE content_id = ?1")?
         .execute([content_id])?;
-    events::deletion(conn, ctx, content_id, table.name)?;
     Ok(())
 }
 
