@@ -57,14 +57,29 @@ pub struct Settings {
     pub engine_interval: u64,
 
     /// Base URL of the web front end, used in the links that mails carry (the reference's URL_FRONT).
-    #[arg(
-        long,
-        global = true,
-        env = "URL_FRONT",
-        default_value = "http://localhost:4200"
-    )]
-    pub front_url: String,
+    /// Default: the server's own address when --ui-dir is set, else http://localhost:4200.
+    #[arg(long, global = true, env = "URL_FRONT")]
+    pub front_url: Option<String>,
+
+    /// A built single-page web front end (e.g. the reference's Angular app) to serve at `/`, on the
+    /// same origin as `/api` and `/socket.io`. Other page URLs answer its index.html.
+    #[arg(long, global = true, env = "RECOFINEMENT_UI_DIR")]
+    pub ui_dir: Option<PathBuf>,
+
+    /// Seconds between the Socket.IO server's pings (Engine.IO's pingInterval; a client that answers
+    /// none within --socketio-ping-timeout more is disconnected).
+    #[arg(long, global = true, env = "RECOFINEMENT_SOCKETIO_PING_INTERVAL", default_value_t = 25,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub socketio_ping_interval: u64,
+
+    /// Seconds a Socket.IO client has to answer a ping (Engine.IO's pingTimeout).
+    #[arg(long, global = true, env = "RECOFINEMENT_SOCKETIO_PING_TIMEOUT", default_value_t = 20,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub socketio_ping_timeout: u64,
 }
+
+/// Where mails link to when no front-end URL is set and the server hosts no pages itself.
+pub const DEFAULT_FRONT_URL: &str = "http://localhost:4200";
 
 impl Settings {
     /// Settings for tests and embedding: the given database, everything else default.
@@ -75,7 +90,10 @@ impl Settings {
             engine_interval: 5,
             smtp_url: None,
             mail_from: "RecoFinement <no-reply@localhost>".into(),
-            front_url: "http://localhost:4200".into(),
+            front_url: None,
+            ui_dir: None,
+            socketio_ping_interval: 25,
+            socketio_ping_timeout: 20,
         }
     }
 

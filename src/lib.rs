@@ -12,6 +12,7 @@ pub mod events;
 pub mod mail;
 pub mod media;
 pub mod ops;
+pub mod realtime;
 pub mod rules;
 pub mod seed;
 pub mod util;

@@ -1,70 +1,20 @@
 //! The compiled binary, run as a process: `serve` on a free port talked to over TCP, `migrate`, and
 //! `--help` on every command.
 
+#[path = "common/server.rs"]
+mod server;
 #[path = "common/tcp.rs"]
 mod tcp;
 
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_recofinement");
-
-struct Server {
-    child: Child,
-    addr: String,
-    log: std::sync::mpsc::Receiver<String>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use server::{BIN, Server};
 
 /// Starts `recofinement serve` on port 0 and reads the bound address from its log.
 fn start(dir: &std::path::Path) -> Server {
-    let mut child = Command::new(BIN)
-        .arg("--database")
-        .arg(dir.join("live.db"))
-        .arg("serve")
-        .current_dir(dir)
-        .env("ROCKET_PORT", "0")
-        .env("RECOFINEMENT_BCRYPT_COST", "4")
-        .env("RUST_LOG", "info")
-        .env_remove("SECRET_KEY")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn server");
-    let stderr = child.stderr.take();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let mut server = Server {
-        child,
-        addr: String::new(),
-        log: rx,
-    };
-    let stderr = stderr.expect("stderr");
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let line = server
-            .log
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .expect("server announced its address");
-        if let Some(rest) = line.split("recofinement listening on http://").nth(1) {
-            server.addr = rest.split_whitespace().next().unwrap().to_owned();
-            return server;
-        }
-    }
+    Server::start(dir, &[], &[])
 }
 
 #[test]

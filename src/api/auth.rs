@@ -126,7 +126,7 @@ async fn register(state: &State<AppState>, body: Body) -> ApiResult<Reply> {
     }
     let password_hash = state.auth.hasher.hash(password).await?;
     let uuid = uuid::Uuid::new_v4().to_string();
-    let front_url = state.front_url.clone();
+    let front_url = state.front_url.get().to_owned();
     let (user, permissions) = state
         .db
         .run(move |conn| {
@@ -221,7 +221,8 @@ async fn forget(state: &State<AppState>, body: Body) -> ApiResult<Reply> {
             .auth
             .keys
             .issue(&user.uuid, &permissions, RESET_TOKEN_SECONDS)?;
-        let reset_mail = mail::password_reset(&state.front_url, &email, &user.username, &token);
+        let reset_mail =
+            mail::password_reset(state.front_url.get(), &email, &user.username, &token);
         state
             .db
             .run(move |conn| Ok(outbox::enqueue(conn, &reset_mail)?))
@@ -261,7 +262,7 @@ async fn reset(state: &State<AppState>, body: Body) -> ApiResult<Reply> {
     state.auth.ensure_not_revoked(&token).await?;
     let password_hash = state.auth.hasher.hash(password).await?;
     let done_mail = mail::password_reset_done(
-        &state.front_url,
+        state.front_url.get(),
         user.email.as_deref().unwrap_or_default(),
         &user.username,
     );

@@ -40,7 +40,9 @@ pub fn path_known_for_other_method(request: &Request<'_>) -> bool {
     let path: Vec<&str> = request.uri().path().segments().collect();
     let method = request.method();
     request.rocket().routes().any(|route| {
-        route.method != method
+        // The front end's pages answer GET everywhere; other methods there stay unknown URLs.
+        route.name.as_deref() != Some(super::ui::ROUTE_NAME)
+            && route.method != method
             && !(method == Method::Head && route.method == Method::Get)
             && template_matches(route.uri.path(), &path)
     })
@@ -79,7 +81,8 @@ fn template_matches(template: &str, path: &[&str]) -> bool {
 }
 
 /// The reference's routes are exact: `/api/user/genre/` is not `/api/user/genre` (1.1). Rocket ignores
-/// a trailing slash when matching, so such requests are pointed at a path no route has.
+/// a trailing slash when matching, so such requests are pointed at a path no route has. Only the API's
+/// own paths: Engine.IO's is `/socket.io/`, and a front end's pages may end with a slash.
 pub struct ExactPaths;
 
 const NO_ROUTE: &str = "/.no-route";
@@ -95,7 +98,7 @@ impl rocket::fairing::Fairing for ExactPaths {
 
     async fn on_request(&self, request: &mut Request<'_>, _: &mut rocket::Data<'_>) {
         let path = request.uri().path();
-        let trailing_slash = path.len() > 1 && path.ends_with('/') && path != "/api/";
+        let trailing_slash = path.starts_with("/api/") && path.ends_with('/') && path != "/api/";
         if let (true, Ok(uri)) = (trailing_slash, rocket::http::uri::Origin::parse(NO_ROUTE)) {
             request.set_uri(uri);
         }

@@ -1,6 +1,7 @@
-//! CORS as the reference answers it (api-reference.md 1.1): rocket_cors allows every origin and echoes
-//! it; this fairing adds the two things flask-cors does differently — `*` when the request names no
-//! origin, and a 200 (not 204) preflight answer with an `Allow` header.
+//! CORS as the reference answers it (api-reference.md 1.1, 2.12): rocket_cors allows every origin and
+//! echoes it; this fairing adds the two things flask-cors does differently — `*` when the request
+//! names no origin, and a 200 (not 204) preflight answer with an `Allow` header — and, on Engine.IO's
+//! path, credentials allowed as python-socketio answers.
 
 use rocket::fairing::{Fairing, Info, Kind};
 use rocket::http::{Header, Method, Status};
@@ -82,6 +83,10 @@ impl Fairing for ReferenceCors {
                     origin.to_owned(),
                 ));
                 response.set_header(Header::new("Vary", "Origin"));
+                // As Engine.IO answers with its `cors: {origin: true, credentials: true}`.
+                if request.uri().path().starts_with("/socket.io/") {
+                    response.set_header(Header::new("Access-Control-Allow-Credentials", "true"));
+                }
             }
         }
         // Flask answers OPTIONS on every known URL itself: 200, empty, with Allow.

@@ -561,7 +561,7 @@ async fn history(
 
 /// Launch a recommendation for a profile: snapshot its liked genres and metas (a
 /// `recommendation_launched_for_profile_event`), then compute the engine's results for that snapshot
-/// (readable under `/history/<event_id>/result/<m>`). Replaces the reference's Socket.IO `recommend`.
+/// (readable under `/history/<event_id>/result/<m>`). The same launch as the Socket.IO `recommend` event.
 #[utoipa::path(post, path = "/api/profile/{uuid}/recommend", tag = "profile", security(("bearer" = [])), params(("uuid" = String, Path)),
     responses((status = 200, description = "{\"status\": true, \"message\": \"Recommendation complete for this profile!\", \"event_id\": N}", body = docs::MessageReply),
               (status = 403, description = "\"Permission missing\"", body = docs::MessageReply),
@@ -569,39 +569,24 @@ async fn history(
 #[post("/<uuid>/recommend")]
 async fn recommend(state: &State<AppState>, bearer: Bearer, uuid: UuidParam) -> ApiResult<Reply> {
     let token = state.auth.verify(&bearer).await?;
-    let event_id = state
+    let launched = state
         .db
         .run(move |conn| {
             let profile = caller_permission_profile(conn, &token, &uuid.0)?;
-            // As the reference: the snapshot commits first (it is the engine's input and stays in
-            // the history even if the engine fails), then the engine computes and writes its results.
-            let event_id = {
-                let tx = db::write_transaction(conn)?;
-                let event_id = profiles::snapshot(&tx, profile.profile_id)?;
-                tx.commit()?;
-                event_id
-            };
-            let computed = (|| -> rusqlite::Result<()> {
-                let results = crate::engine::personal::launch_results(conn, event_id)?;
-                let tx = db::write_transaction(conn)?;
-                crate::engine::personal::store_launch_results(&tx, event_id, &results)?;
-                tx.commit()
-            })();
-            Ok(computed.map(|()| event_id).map_err(|e| {
-                tracing::error!("profile recommendation {event_id}: {e}");
-            }))
+            Ok(crate::engine::launch::launch(conn, profile.profile_id)?)
         })
         .await?;
-    match event_id {
-        Ok(event_id) => Ok(Reply::with(
+    if launched.computed {
+        Ok(Reply::with(
             Status::Ok,
             "Recommendation complete for this profile!",
-            &[("event_id", Value::from(event_id))],
-        )),
-        Err(()) => Err(ApiError::business(
+            &[("event_id", Value::from(launched.event_id))],
+        ))
+    } else {
+        Err(ApiError::business(
             Status::InternalServerError,
             "Error during the process!",
-        )),
+        ))
     }
 }
 

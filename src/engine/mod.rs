@@ -9,6 +9,7 @@
 
 pub mod collaborative;
 pub mod evaluate;
+pub mod launch;
 pub mod personal;
 pub mod popularity;
 pub mod similarity;
