@@ -3,89 +3,11 @@
 
 mod common;
 
+use common::community::{MEDIA, catalogue, community, consume, listed, run_everything};
 use common::{TestApp, User};
 use recofinement::engine::{self, RunOutcome, collaborative, personal};
 use serde_json::json;
 use std::collections::{BTreeMap, BTreeSet};
-
-const MEDIA: [(&str, &str); 6] = [
-    ("application", "APPLICATION"),
-    ("book", "BOOK"),
-    ("game", "GAME"),
-    ("movie", "MOVIE"),
-    ("serie", "SERIE"),
-    ("track", "TRACK"),
-];
-
-/// Per medium: six "alpha" contents (one genre) and six "beta" contents (another genre).
-struct Catalogue {
-    alpha: BTreeMap<&'static str, Vec<i64>>,
-    beta: BTreeMap<&'static str, Vec<i64>>,
-    alpha_genre: BTreeMap<&'static str, i64>,
-}
-
-fn catalogue(app: &TestApp) -> Catalogue {
-    let mut out = Catalogue {
-        alpha: BTreeMap::new(),
-        beta: BTreeMap::new(),
-        alpha_genre: BTreeMap::new(),
-    };
-    let words = ["one", "two", "three", "four", "five", "six"];
-    for (medium, content_type) in MEDIA {
-        let ga = app.add_genre(&format!("Alpha {medium}"), content_type);
-        let gb = app.add_genre(&format!("Beta {medium}"), content_type);
-        let make = |prefix: &str, genre: i64| -> Vec<i64> {
-            words
-                .iter()
-                .map(|w| {
-                    let title = format!("{prefix} {w}");
-                    app.add_content(
-                        medium,
-                        json!({"title": title, "name": title, "isbn": format!("{medium}-{title}")}),
-                        &[genre],
-                    )
-                })
-                .collect()
-        };
-        out.alpha.insert(medium, make("Alpha", ga));
-        out.beta.insert(medium, make("Beta", gb));
-        out.alpha_genre.insert(medium, ga);
-    }
-    out
-}
-
-fn consume(app: &TestApp, user: &User, medium: &str, id: i64, rating: i64) {
-    let reply = app.request(
-        "PATCH",
-        &format!("/api/{medium}/{id}/meta"),
-        Some(&user.token),
-        Some(&json!({"rating": rating, "additional_count": 1})),
-    );
-    assert_eq!(reply.status.code, 201, "{}", reply.text);
-}
-
-/// Four alpha fans, four beta fans (everything of their side, in every medium), and the target user,
-/// who consumed alpha 0 and 1 everywhere.
-fn community(app: &TestApp, cat: &Catalogue) -> (User, Vec<User>) {
-    let mut fans = Vec::new();
-    for i in 0..8 {
-        let fan = app.register(&format!("fan{i}@example.com"), &format!("fan{i}"));
-        for (medium, _) in MEDIA {
-            let side = if i < 4 { &cat.alpha } else { &cat.beta };
-            for id in &side[medium] {
-                consume(app, &fan, medium, *id, 5);
-            }
-        }
-        fans.push(fan);
-    }
-    let target = app.register("target@example.com", "target");
-    for (medium, _) in MEDIA {
-        for id in &cat.alpha[medium][..2] {
-            consume(app, &target, medium, *id, 5);
-        }
-    }
-    (target, fans)
-}
 
 /// A user's stored rows: content → (engine, priority, content_type, score).
 fn stored(app: &TestApp, user: &User) -> BTreeMap<i64, (String, i64, String, f64)> {
@@ -97,28 +19,6 @@ fn stored(app: &TestApp, user: &User) -> BTreeMap<i64, (String, i64, String, f64
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap()
-}
-
-/// What `/api/{m}/user` lists, in order: (content id, engine).
-fn listed(app: &TestApp, user: &User, medium: &str) -> Vec<(i64, String)> {
-    let reply = app.get(&format!("/api/{medium}/user"), &user.token);
-    assert_eq!(reply.status.code, 200, "{}", reply.text);
-    reply.json()["content"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            (
-                c["content_id"].as_i64().unwrap(),
-                c["reco_engine"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
-}
-
-fn run_everything(app: &TestApp) {
-    let mut conn = app.db();
-    engine::run_all(&mut conn, false).unwrap();
 }
 
 #[test]

@@ -92,6 +92,8 @@ async fn create_group(state: &State<AppState>, bearer: Bearer, body: Body) -> Ap
             group_object(conn, &existing(conn, group_id)?)
         })
         .await?;
+    // A group's lists follow its people (queued by the triggers of V13).
+    state.engine_signal.wake();
     Ok(Reply::with(
         Status::Created,
         "Group data created",
@@ -142,6 +144,7 @@ async fn leave_group(state: &State<AppState>, bearer: Bearer, group_id: IntId) -
             Ok(())
         })
         .await?;
+    state.engine_signal.wake();
     Ok(Reply::empty(Status::NoContent, ContentType::JSON))
 }
 
@@ -257,6 +260,7 @@ async fn accept_invitation(
             group_object(conn, &group)
         })
         .await?;
+    state.engine_signal.wake();
     Ok(Reply::with(
         Status::Ok,
         "Member add to group",

@@ -286,6 +286,8 @@ async fn like_genre(state: &State<AppState>, bearer: Bearer, genre_id: IntId) ->
         .db
         .run(move |conn| Ok(users::like_genre(conn, me.user_id, genre_id.0)?))
         .await?;
+    // The user's lists follow their genres (queued by the trigger of V13).
+    state.engine_signal.wake();
     Ok(Reply::message(Status::Created, "User liked this genre"))
 }
 
@@ -312,6 +314,7 @@ async fn unlike_genre(
     if !removed {
         return Err(ApiError::bad_request("You didn't like this genre"));
     }
+    state.engine_signal.wake();
     Ok(Reply::message(Status::Created, "User liked this genre"))
 }
 

@@ -8,6 +8,7 @@
 //! no new relevant events does nothing.
 
 pub mod collaborative;
+pub mod due;
 pub mod evaluate;
 pub mod launch;
 pub mod personal;
@@ -368,7 +369,8 @@ pub fn behind(conn: &Connection, stages: &[&str]) -> rusqlite::Result<bool> {
     Ok(false)
 }
 
-/// Wakes the engine's fast worker right after a request wrote an interaction.
+/// Wakes the engine's fast worker right after a request wrote an interaction or changed what shapes
+/// someone's lists (liked genres, a group's people).
 #[derive(Clone, Default)]
 pub struct EngineSignal(Arc<Notify>);
 
@@ -380,6 +382,8 @@ impl EngineSignal {
 
 /// Bursts of interactions within this time are folded in by one run.
 const DEBOUNCE: Duration = Duration::from_millis(20);
+/// Runs of the fast loop at most per wake-up, before it lets the slow loop have the lock a while.
+const FOLD_IN_RUNS_PER_WAKE: usize = 50;
 
 /// Runs `work` on a loop's own connection (set up as the API's, see `serve_setup`), logging
 /// failures.
@@ -416,9 +420,16 @@ pub async fn run_workers(path: PathBuf, interval: Duration, signal: EngineSignal
             let _ = rocket::tokio::time::timeout(interval, signal.0.notified()).await;
             rocket::tokio::time::sleep(DEBOUNCE).await;
             on_own_connection(&mut fast, |conn| {
-                if behind(conn, &[personal::STAGE])? {
+                // A burst of queued lists (an import, a seed) is worked off batch after batch.
+                for _ in 0..FOLD_IN_RUNS_PER_WAKE {
+                    if !behind(conn, &[personal::STAGE])? && !due::pending(conn)? {
+                        break;
+                    }
                     let outcome = personal::run_fold_ins(conn)?;
                     tracing::debug!(stage = personal::STAGE, ?outcome, "engine");
+                    if matches!(outcome, RunOutcome::UpToDate { .. }) {
+                        break;
+                    }
                 }
                 Ok(())
             })

@@ -20,6 +20,7 @@
 //! (not by the fold-ins: a rating must not wait for its scan).
 
 use super::collaborative::{self, best, fold_in};
+use super::due;
 use super::taste::Interaction;
 use super::{EngineError, RunOutcome, Window, commit, window};
 use crate::media::MEDIA;
@@ -871,11 +872,15 @@ fn refresh_groups(tx: &Transaction<'_>, groups: &BTreeSet<i64>) -> rusqlite::Res
 }
 
 /// Incremental run: the authors of the window's interactions get fresh lists (a fold-in with the
-/// current model), and so do their groups.
+/// current model), and so do their groups; so do the users and groups queued for other reasons
+/// (liked genres, group people: `due`), whose entries go with the same commit.
 fn run_incremental(conn: &mut Connection, w: Window) -> Result<RunOutcome, EngineError> {
-    let (users, picks) = {
+    let (users, picks, due) = {
         let tx = conn.transaction()?;
-        let users: Vec<i64> = authors(&tx, w.from, w.to)?.into_iter().collect();
+        let due = due::read(&tx)?;
+        let mut users = authors(&tx, w.from, w.to)?;
+        users.extend(&due.users);
+        let users: Vec<i64> = users.into_iter().collect();
         let mut sources = Sources::lazy();
         let mut picks = Vec::with_capacity(users.len());
         for user_id in &users {
@@ -883,17 +888,21 @@ fn run_incremental(conn: &mut Connection, w: Window) -> Result<RunOutcome, Engin
             picks.push(lists(&tx, &mut sources, &person)?);
         }
         tx.commit()?;
-        (users, picks)
+        (users, picks, due)
     };
     let updated = picks.iter().map(Vec::len).sum();
     let committed = commit(conn, STAGE, w, false, |tx| {
         for (user_id, picks) in users.iter().zip(&picks) {
             store_user(tx, *user_id, picks)?;
         }
-        refresh_groups(tx, &groups_of(tx, &users)?)?;
+        let mut groups = groups_of(tx, &users)?;
+        groups.extend(&due.groups);
+        refresh_groups(tx, &groups)?;
+        due::consumed(tx, due.through)?;
         Ok(())
     })?;
-    Ok(RunOutcome::of(committed, users.is_empty(), w, updated))
+    let nothing = users.is_empty() && due.groups.is_empty();
+    Ok(RunOutcome::of(committed, nothing, w, updated))
 }
 
 /// The lists name contents in a column that is not indexed (V11): rows naming a deleted content are
@@ -1118,8 +1127,9 @@ fn store_groups_chunk(
 /// interactions changed after the run started keeps the fresher lists an incremental run wrote.
 fn run_full(conn: &mut Connection, w: Window, model: i64) -> Result<RunOutcome, EngineError> {
     let mut timer = super::Timer::default();
-    let (ids, people, groups) = {
+    let (ids, people, groups, queued) = {
         let tx = conn.transaction()?;
+        let queued = due::newest(&tx)?;
         let (ids, people) = everyone(&tx)?;
         let groups: Vec<i64> = tx
             .prepare(r#"SELECT group_id FROM "group""#)?
@@ -1130,7 +1140,7 @@ fn run_full(conn: &mut Connection, w: Window, model: i64) -> Result<RunOutcome, 
             .map(|group| Ok((group, people_of(&tx, group)?)))
             .collect::<rusqlite::Result<_>>()?;
         tx.commit()?;
-        (ids, people, groups)
+        (ids, people, groups, queued)
     };
     let live = {
         let tx = conn.transaction()?;
@@ -1229,6 +1239,8 @@ fn run_full(conn: &mut Connection, w: Window, model: i64) -> Result<RunOutcome, 
             params![stage, value, crate::util::time::now_text(), STAGE],
         )?;
     }
+    // Everyone's lists were computed from a snapshot that had the queue's entries up to `queued`.
+    due::consumed(&tx, queued)?;
     tx.commit()?;
     Ok(RunOutcome::Ran {
         from: w.from,

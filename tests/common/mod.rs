@@ -2,6 +2,8 @@
 //! client (real HTTP requests through the whole stack), and helpers to forge tokens and read the file.
 #![allow(dead_code)]
 
+pub mod community;
+
 use recofinement::api;
 use recofinement::auth::secret;
 use recofinement::config::Settings;
