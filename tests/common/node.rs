@@ -148,6 +148,9 @@ impl SocketClient {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        panic!("no upgrade within 10 s: {:?}", self.transports.lock().unwrap());
+        panic!(
+            "no upgrade within 10 s: {:?}",
+            self.transports.lock().unwrap()
+        );
     }
 }
