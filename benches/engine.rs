@@ -4,7 +4,7 @@
 //!     ./target/release/recofinement --database target/bench-data/large.db seed --size large   # once
 //!     cargo bench --bench engine
 //!     ENGINE_BENCH_DB=path/to/other.db cargo bench --bench engine
-//!     ENGINE_BENCH_PARTS=latency cargo bench --bench engine     # one part (rebuild or latency)
+//!     ENGINE_BENCH_PARTS=latency cargo bench --bench engine     # some parts (rebuild, latency, shaping)
 //!
 //! Runs on a copy of the database (the original stays as seeded):
 //! 1. the server (background engine off) serves while `recofinement recommend --full` runs beside it
@@ -12,10 +12,13 @@
 //!    a loop, another writes a rating every 50 ms, until the rebuild ends;
 //! 2. the server with its engine on (interval 5 s) gets a rating from each of 40 users in turn; the
 //!    latency is from sending the PATCH to the commit of that user's new lists (the recommendations
-//!    stage's watermark passing the rating's event).
+//!    stage's watermark passing the rating's event);
+//! 3. the same server gets, from 40 users, a liked genre and an accepted group invitation each; the
+//!    latency is from the request to the commit of the lists it changed (the queue entry it wrote,
+//!    migration V13, is removed in that commit).
 //!
-//! Targets (issue 6): rebuild under 2 minutes and 1 GB; reads p99 under 50 ms during it; rating → lists
-//! under 200 ms.
+//! Targets (issues 6, 11): rebuild under 2 minutes and 1 GB; reads p99 under 50 ms during it; rating,
+//! liked genre, accepted invitation → lists under 200 ms.
 
 #[path = "support/server.rs"]
 mod server;
@@ -161,7 +164,7 @@ fn rating_to_lists(work: &Path) {
     };
     let mut samples = Vec::new();
     let mut conn = tcp::KeepAlive::connect(&addr).expect("connect");
-    for n in 2..=41u64 {
+    for n in 1..=40u64 {
         let auth = login(&addr, &format!("user{n}@example.com"));
         std::thread::sleep(Duration::from_millis(300));
         let (content, medium): (i64, String) = db
@@ -201,6 +204,119 @@ fn rating_to_lists(work: &Path) {
     summary("PATCH meta, server engine on", samples);
 }
 
+/// The queue entry just written by a request (`engine_refresh`, migration V13) is removed in the
+/// commit of the lists it asked for: the time until then is the latency to committed lists.
+fn until_consumed(db: &rusqlite::Connection, started: Instant) -> f64 {
+    let queued: i64 = db
+        .query_row(
+            "SELECT coalesce(max(seq), 0) FROM engine_refresh",
+            [],
+            |r| r.get(0),
+        )
+        .expect("queue");
+    loop {
+        let pending: bool = db
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM engine_refresh WHERE seq <= ?1)",
+                [queued],
+                |r| r.get(0),
+            )
+            .expect("queue");
+        if !pending {
+            return started.elapsed().as_secs_f64() * 1000.0;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "lists not updated"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Liking a genre → that user's lists; accepting an invitation → the group's lists (issue 11).
+fn shaping_to_lists(work: &Path) {
+    let server = serve(work, "5");
+    let addr = server.1.clone();
+    let db = rusqlite::Connection::open(work).expect("open");
+    db.busy_timeout(Duration::from_secs(5))
+        .expect("busy timeout");
+    let mut conn = tcp::KeepAlive::connect(&addr).expect("connect");
+    let genres: Vec<i64> = db
+        .prepare("SELECT genre_id FROM genre ORDER BY genre_id")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .expect("genres");
+    let (mut liked, mut accepted) = (Vec::new(), Vec::new());
+    for n in 1..=40u64 {
+        let auth = login(&addr, &format!("user{}@example.com", 1_000 + n));
+        std::thread::sleep(Duration::from_millis(300));
+        let genre = genres[(n as usize * 7) % genres.len()];
+        let started = Instant::now();
+        let reply = conn
+            .request(
+                "PUT",
+                &format!("/api/user/genre/{genre}"),
+                &[("Authorization", &auth)],
+                None,
+            )
+            .expect("like");
+        assert_eq!(reply.status, 201, "{}", reply.body);
+        liked.push(until_consumed(&db, started));
+
+        // A group of two: its owner creates it (its list is computed), then the invitee accepts.
+        let reply = conn
+            .request(
+                "POST",
+                "/api/group",
+                &[("Authorization", &auth)],
+                Some(&format!(r#"{{"name": "bench{n}"}}"#)),
+            )
+            .expect("group");
+        assert_eq!(reply.status, 201, "{}", reply.body);
+        let group: serde_json::Value = serde_json::from_str(&reply.body).expect("json");
+        let group = group["group"]["group_id"].as_i64().expect("group id");
+        until_consumed(&db, Instant::now());
+        let invitee = format!("user{}@example.com", 2_000 + n);
+        let uuid: String = db
+            .query_row(
+                r#"SELECT uuid FROM "user" WHERE email = ?1"#,
+                [&invitee],
+                |r| r.get(0),
+            )
+            .expect("invitee");
+        let reply = conn
+            .request(
+                "POST",
+                &format!("/api/group/{group}/invitations"),
+                &[("Authorization", &auth)],
+                Some(&format!(r#"{{"uuid": "{uuid}"}}"#)),
+            )
+            .expect("invite");
+        assert!(reply.status < 300, "{}", reply.body);
+        let invitee_auth = login(&addr, &invitee);
+        std::thread::sleep(Duration::from_millis(300));
+        let started = Instant::now();
+        let reply = conn
+            .request(
+                "PUT",
+                &format!("/api/group/{group}/invitations/{uuid}"),
+                &[("Authorization", &invitee_auth)],
+                None,
+            )
+            .expect("accept");
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        accepted.push(until_consumed(&db, started));
+    }
+    println!(
+        "\n| change → lists committed (server engine on) | p50 ms | p99 ms | max ms | changes |"
+    );
+    println!("|---|---|---|---|---|");
+    summary("PUT /api/user/genre/<id> → that user's lists", liked);
+    summary(
+        "PUT /api/group/<id>/invitations/<uuid> → the group's lists",
+        accepted,
+    );
+}
+
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
@@ -227,12 +343,16 @@ fn main() {
     remove_work();
     std::fs::copy(&source, &work).expect("copy");
     // ENGINE_BENCH_PARTS=latency (or rebuild) runs one part only.
-    let parts = std::env::var("ENGINE_BENCH_PARTS").unwrap_or_else(|_| "rebuild,latency".into());
+    let parts =
+        std::env::var("ENGINE_BENCH_PARTS").unwrap_or_else(|_| "rebuild,latency,shaping".into());
     if parts.contains("rebuild") {
         full_rebuild_under_load(&work);
     }
     if parts.contains("latency") {
         rating_to_lists(&work);
+    }
+    if parts.contains("shaping") {
+        shaping_to_lists(&work);
     }
     remove_work();
 }
