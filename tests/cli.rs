@@ -5,36 +5,16 @@ mod common;
 use rocket::local::blocking::Client;
 use rusqlite::Connection;
 use serde_json::{Value, json};
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
-const BIN: &str = env!("CARGO_BIN_EXE_recofinement");
 
 fn run(db: &Path, args: &[&str]) -> Output {
     run_with_stdin(db, args, "")
 }
 
 fn run_with_stdin(db: &Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(BIN)
-        .arg("--database")
-        .arg(db)
-        .args(["--bcrypt-cost", "4"])
-        .args(args)
-        .env_remove("SECRET_KEY")
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write stdin");
-    child.wait_with_output().expect("wait")
+    common::server::run(db, args, stdin)
 }
 
 #[track_caller]

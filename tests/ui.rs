@@ -153,6 +153,17 @@ fn the_folder_is_served_with_deep_links_and_nothing_else() {
     assert_eq!((post.status, post.body.trim()), (404, not_found));
 }
 
+fn last_reset_mail(server: &Server) -> String {
+    rusqlite::Connection::open(&server.database)
+        .unwrap()
+        .query_row(
+            "SELECT body FROM mail_outbox WHERE kind = 'password_reset' ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
 #[test]
 fn mails_link_to_the_servers_own_pages() {
     let dir = tempfile::tempdir().unwrap();
@@ -167,14 +178,7 @@ fn mails_link_to_the_servers_own_pages() {
     )
     .unwrap();
     assert_eq!(reply.status, 200, "{}", reply.body);
-    let body: String = rusqlite::Connection::open(&server.database)
-        .unwrap()
-        .query_row(
-            "SELECT body FROM mail_outbox WHERE kind = 'password_reset' ORDER BY id DESC LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let body = last_reset_mail(&server);
     let link = format!("http://{}/app/reset/", server.addr);
     assert!(body.contains(&link), "{link} in {body}");
     let page = get(
@@ -207,14 +211,7 @@ fn mails_link_to_the_servers_own_pages() {
         Some(r#"{"email": "user1@example.com"}"#),
     )
     .unwrap();
-    let body: String = rusqlite::Connection::open(&server.database)
-        .unwrap()
-        .query_row(
-            "SELECT body FROM mail_outbox WHERE kind = 'password_reset' ORDER BY id DESC LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let body = last_reset_mail(&server);
     assert!(
         body.contains("https://reco.example.org/app/reset/"),
         "{body}"

@@ -144,37 +144,42 @@ fn without_payload(data: &Result<Value, socketioxide::ParserError>) -> bool {
 }
 
 async fn on_join(socket: SocketRef, State(ctx): State<Context>, TryData(data): TryData<Value>) {
-    if !without_payload(&data) {
-        return;
-    }
-    let Some(user) = caller(&socket, &ctx, "join").await else {
-        return;
-    };
-    let room = room_of(&user);
-    socket.join(room.clone());
-    emit_within(
-        &socket,
-        &room,
-        json!({"on": "join", "action": "join", "message": "Room successfully joined",
-               "user_uuid": user.uuid, "room": room}),
-    )
-    .await;
+    membership(socket, ctx, data, true).await;
 }
 
 async fn on_leave(socket: SocketRef, State(ctx): State<Context>, TryData(data): TryData<Value>) {
+    membership(socket, ctx, data, false).await;
+}
+
+/// `join` or `leave` the caller's room, and tell the room — after a leave, the leaver is no longer in
+/// it, so it does not hear its own leave.
+async fn membership(
+    socket: SocketRef,
+    ctx: Context,
+    data: Result<Value, socketioxide::ParserError>,
+    join: bool,
+) {
+    let (event, message) = if join {
+        ("join", "Room successfully joined")
+    } else {
+        ("leave", "Room successfully leaved")
+    };
     if !without_payload(&data) {
         return;
     }
-    let Some(user) = caller(&socket, &ctx, "leave").await else {
+    let Some(user) = caller(&socket, &ctx, event).await else {
         return;
     };
     let room = room_of(&user);
-    socket.leave(room.clone());
-    // To the room it has just left: the leaver does not get it.
+    if join {
+        socket.join(room.clone());
+    } else {
+        socket.leave(room.clone());
+    }
     emit_within(
         &socket,
         &room,
-        json!({"on": "leave", "action": "leave", "message": "Room successfully leaved",
+        json!({"on": event, "action": event, "message": message,
                "user_uuid": user.uuid, "room": room}),
     )
     .await;

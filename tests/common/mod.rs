@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod community;
+pub mod server;
 
 use recofinement::api;
 use recofinement::auth::secret;

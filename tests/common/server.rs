@@ -79,9 +79,8 @@ impl Server {
     }
 }
 
-/// Runs a command of the binary on `database` (bcrypt cost 4), with `stdin` as its input; panics
-/// unless it succeeds. Returns its stdout.
-pub fn run_ok(database: &Path, args: &[&str], stdin: &str) -> String {
+/// Runs a command of the binary on `database` (bcrypt cost 4), with `stdin` as its input.
+pub fn run(database: &Path, args: &[&str], stdin: &str) -> std::process::Output {
     use std::io::Write;
     let mut child = Command::new(BIN)
         .arg("--database")
@@ -101,7 +100,12 @@ pub fn run_ok(database: &Path, args: &[&str], stdin: &str) -> String {
         .expect("stdin")
         .write_all(stdin.as_bytes())
         .expect("write stdin");
-    let output = child.wait_with_output().expect("the command ends");
+    child.wait_with_output().expect("the command ends")
+}
+
+/// [`run`], which must succeed; returns its stdout.
+pub fn run_ok(database: &Path, args: &[&str], stdin: &str) -> String {
+    let output = run(database, args, stdin);
     assert!(
         output.status.success(),
         "{args:?} failed: {}",
