@@ -8,7 +8,6 @@ use serde_json::{Value, json};
 use std::path::Path;
 use std::process::Output;
 
-
 fn run(db: &Path, args: &[&str]) -> Output {
     run_with_stdin(db, args, "")
 }
