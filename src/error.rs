@@ -49,6 +49,10 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// Another process held SQLite's write lock longer than a writer waits (the server's own writers
+    /// queue in-process and never meet this).
+    #[error("database busy: {0}")]
+    Busy(String),
     /// Anything unexpected: logged in full, answered with the generic 500 envelope.
     #[error("internal error: {0}")]
     Internal(String),
@@ -99,7 +103,7 @@ impl ApiError {
             ApiError::TokenExpired => Status::Unauthorized,
             ApiError::RouteNotFound => Status::NotFound,
             ApiError::MethodNotAllowed => Status::MethodNotAllowed,
-            ApiError::Unavailable(_) => Status::ServiceUnavailable,
+            ApiError::Unavailable(_) | ApiError::Busy(_) => Status::ServiceUnavailable,
             ApiError::Internal(_) => Status::InternalServerError,
         }
     }
@@ -129,6 +133,9 @@ impl ApiError {
             ApiError::Unavailable(_) => {
                 json!({"status": false, "message": "The database is not available."})
             }
+            ApiError::Busy(_) => {
+                json!({"status": false, "message": "The database is busy, try again in a moment."})
+            }
             ApiError::Internal(_) => json!({"status": false, "message": INTERNAL_MESSAGE}),
         };
         format!("{}\n", pyjson::to_string(&value))
@@ -141,15 +148,19 @@ impl<'r> Responder<'r, 'static> for ApiError {
             ApiError::Internal(detail) => {
                 tracing::error!(method = %request.method(), uri = %request.uri(), "{detail}")
             }
-            ApiError::Unavailable(detail) => tracing::warn!("{detail}"),
+            ApiError::Unavailable(detail) | ApiError::Busy(detail) => tracing::warn!("{detail}"),
             _ => {}
         }
         let body = self.body();
-        Response::build()
+        let mut response = Response::build();
+        response
             .status(self.status())
             .header(ContentType::JSON)
-            .sized_body(body.len(), Cursor::new(body))
-            .ok()
+            .sized_body(body.len(), Cursor::new(body));
+        if matches!(self, ApiError::Busy(_)) {
+            response.raw_header("Retry-After", "1");
+        }
+        response.ok()
     }
 }
 
@@ -163,8 +174,18 @@ macro_rules! internal_from {
     };
 }
 
+impl From<rusqlite::Error> for ApiError {
+    fn from(error: rusqlite::Error) -> Self {
+        match error.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+                ApiError::Busy(error.to_string())
+            }
+            _ => ApiError::Internal(format!("rusqlite::Error: {error}")),
+        }
+    }
+}
+
 internal_from!(
-    rusqlite::Error,
     r2d2::Error,
     rocket::tokio::task::JoinError,
     bcrypt::BcryptError,

@@ -145,7 +145,8 @@ pub fn deliver_due(db: &Db, transport: &Transport) -> ApiResult<DeliveryReport> 
         for mail in due {
             match transport.send(&mail) {
                 Ok(()) => {
-                    outbox::mark_sent(&conn, mail.id)?;
+                    // Each mark takes its turn with the other writers; delivery holds no lock.
+                    db.write_blocking(|conn| Ok(outbox::mark_sent(conn, mail.id)?))?;
                     report.sent += 1;
                 }
                 Err(error) => {
@@ -155,7 +156,14 @@ pub fn deliver_due(db: &Db, transport: &Transport) -> ApiResult<DeliveryReport> 
                         time::to_db_text(time::now() + delay)
                     });
                     tracing::warn!(id = mail.id, to = %mail.recipient_email, attempts, "mail delivery failed: {error}");
-                    outbox::mark_attempt_failed(&conn, mail.id, &error, retry_at.as_deref())?;
+                    db.write_blocking(|conn| {
+                        Ok(outbox::mark_attempt_failed(
+                            conn,
+                            mail.id,
+                            &error,
+                            retry_at.as_deref(),
+                        )?)
+                    })?;
                     if retry_at.is_some() {
                         report.retried += 1
                     } else {

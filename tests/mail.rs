@@ -54,16 +54,18 @@ fn fake_smtp() -> (String, mpsc::Receiver<String>) {
 }
 
 fn queue(db: &Db) {
-    let conn = db.connection().unwrap();
-    outbox::enqueue(
-        &conn,
-        &mail::welcome("http://front", "alice@example.com", "alice"),
-    )
-    .unwrap();
-    outbox::enqueue(
-        &conn,
-        &mail::password_reset("http://front", "bob@example.com", "bob", "TOKEN123"),
-    )
+    // Pooled connections only read: writes take the writer's turn, as the server's do.
+    db.write_blocking(|conn| {
+        outbox::enqueue(
+            conn,
+            &mail::welcome("http://front", "alice@example.com", "alice"),
+        )?;
+        outbox::enqueue(
+            conn,
+            &mail::password_reset("http://front", "bob@example.com", "bob", "TOKEN123"),
+        )?;
+        Ok(())
+    })
     .unwrap();
 }
 
@@ -164,10 +166,12 @@ fn an_unreachable_server_means_retries_with_backoff_then_giving_up() {
     // Make every retry due at once until the mails are given up.
     let mut given_up = 0;
     for _ in 1..MAX_ATTEMPTS {
-        conn.execute(
-            "UPDATE mail_outbox SET next_attempt_at = '2000-01-01 00:00:00'",
-            [],
-        )
+        db.write_blocking(|conn| {
+            Ok(conn.execute(
+                "UPDATE mail_outbox SET next_attempt_at = '2000-01-01 00:00:00'",
+                [],
+            )?)
+        })
         .unwrap();
         given_up += mail::deliver_due(&db, &transport).unwrap().given_up;
     }

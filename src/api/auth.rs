@@ -129,7 +129,7 @@ async fn register(state: &State<AppState>, body: Body) -> ApiResult<Reply> {
     let front_url = state.front_url.get().to_owned();
     let (user, permissions) = state
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             let tx = db::write_transaction(conn)?;
             let new_user = users::NewUser {
                 uuid: &uuid,
@@ -181,7 +181,7 @@ async fn logout(state: &State<AppState>, bearer: Bearer) -> ApiResult<Reply> {
     };
     state
         .db
-        .run(move |conn| Ok(tokens::revoke(conn, &jti)?))
+        .write(move |conn| Ok(tokens::revoke(conn, &jti)?))
         .await?;
     Ok(Reply::empty(Status::NoContent, ContentType::HTML))
 }
@@ -225,7 +225,7 @@ async fn forget(state: &State<AppState>, body: Body) -> ApiResult<Reply> {
             mail::password_reset(state.front_url.get(), &email, &user.username, &token);
         state
             .db
-            .run(move |conn| Ok(outbox::enqueue(conn, &reset_mail)?))
+            .write(move |conn| Ok(outbox::enqueue(conn, &reset_mail)?))
             .await?;
         state.mail_signal.wake();
     }
@@ -268,7 +268,7 @@ async fn reset(state: &State<AppState>, body: Body) -> ApiResult<Reply> {
     );
     state
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             let tx = db::write_transaction(conn)?;
             users::set_password_hash(&tx, user.user_id, &password_hash)?;
             if !done_mail.recipient_email.is_empty() {

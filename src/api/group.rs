@@ -86,7 +86,7 @@ async fn create_group(state: &State<AppState>, bearer: Bearer, body: Body) -> Ap
     }
     let group = state
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             let me = caller_in(conn, &token)?;
             let group_id = groups::create(conn, &name, me.user_id)?;
             group_object(conn, &existing(conn, group_id)?)
@@ -128,7 +128,7 @@ async fn leave_group(state: &State<AppState>, bearer: Bearer, group_id: IntId) -
     let token = state.auth.verify(&bearer).await?;
     state
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             let group = existing(conn, group_id.0)?;
             let me = caller_in(conn, &token)?;
             let tx = db::write_transaction(conn)?;
@@ -180,7 +180,7 @@ async fn invite(
     let invitee = invitee.unwrap_or_default();
     let group = state
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             let group = existing(conn, group_id.0)?;
             // The reference compares the token's identity with the owner; it never looks the caller up.
             let owner = users::find_by_uuid(conn, &token.identity)?;
@@ -241,7 +241,7 @@ async fn accept_invitation(
     let token = state.auth.verify(&bearer).await?;
     let group = state
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             let group = existing(conn, group_id.0)?;
             let invitee = path_user(conn, &user_uuid)?;
             let me = users::find_by_uuid(conn, &token.identity)?
@@ -284,7 +284,7 @@ async fn delete_invitation(
     let token = state.auth.verify(&bearer).await?;
     state
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             let group = existing(conn, group_id.0)?;
             let invitee = path_user(conn, &user_uuid)?;
             let me = users::find_by_uuid(conn, &token.identity)?.ok_or_else(|| ApiError::not_found(MEMBER_NOT_FOUND))?;

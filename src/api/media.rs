@@ -6,6 +6,7 @@
 //! which are all lower.
 
 use super::body::{Body, Field, Schema, Ty, unknown_fields};
+use super::pages::PageKey;
 use super::params::IntId;
 use super::reply::{Page, Reply, strict_page};
 use super::{AppState, caller_in};
@@ -74,25 +75,56 @@ async fn popular(
     medium: MediumParam,
     page: Option<String>,
 ) -> ApiResult<Reply> {
-    let token = state.auth.verify(&bearer).await?;
     let medium = medium.0;
     let page = Page::lenient(page.as_deref());
-    let (limit, offset) = page.window();
-    let (total, items) = state
+    let key = PageKey::Popular {
+        medium: medium.name(),
+        page: page.number,
+    };
+    catalogue_page(state, &bearer, key, None, move |conn| {
+        let (limit, offset) = page.window();
+        let (ids, total) = catalogue::popular(conn, medium, limit, offset)?;
+        let items = catalogue::load(
+            conn,
+            &medium.table,
+            &ids,
+            Shape::with_genres(medium, medium.popular_with_genres),
+        )?;
+        Ok(items_reply(&medium.popular_message(), &page, total, items))
+    })
+    .await
+}
+
+/// A catalogue page, the same for every caller: the token's revocation and the caller are checked
+/// in the same visit to the database as the page, which is served from the page cache while the
+/// database has not changed (`super::pages`).
+async fn catalogue_page(
+    state: &AppState,
+    bearer: &Bearer,
+    key: PageKey,
+    permission: Option<&'static str>,
+    render: impl FnOnce(&rusqlite::Connection) -> ApiResult<Reply> + Send + 'static,
+) -> ApiResult<Reply> {
+    let token = state.auth.decode(bearer)?;
+    let (db, pages) = (state.db.clone(), state.pages.clone());
+    let body = state
         .db
         .run(move |conn| {
+            auth::not_revoked(conn, &token)?;
             caller_in(conn, &token)?;
-            let (ids, total) = catalogue::popular(conn, medium, limit, offset)?;
-            let items = catalogue::load(
-                conn,
-                &medium.table,
-                &ids,
-                Shape::with_genres(medium, medium.popular_with_genres),
-            )?;
-            Ok((total, items))
+            if let Some(permission) = permission {
+                auth::require(&token, permission)?;
+            }
+            let version = db.version()?;
+            if let Some(page) = pages.get(version, &key) {
+                return Ok(page);
+            }
+            let body: std::sync::Arc<[u8]> = render(conn)?.body_bytes().into();
+            pages.put(version, key, body.clone());
+            Ok(body)
         })
         .await?;
-    Ok(items_reply(&medium.popular_message(), &page, total, items))
+    Ok(Reply::Rendered(body))
 }
 
 /// Contents whose search column contains the term (case-insensitive, literal; decisions F10).
@@ -108,25 +140,25 @@ async fn search(
     search_term: String,
     page: Option<String>,
 ) -> ApiResult<Reply> {
-    let token = state.auth.verify(&bearer).await?;
     let medium = medium.0;
     let page = Page::lenient(page.as_deref());
-    let (limit, offset) = page.window();
-    let (total, items) = state
-        .db
-        .run(move |conn| {
-            caller_in(conn, &token)?;
-            let (ids, total) = catalogue::search(conn, medium, &search_term, limit, offset)?;
-            let items = catalogue::load(
-                conn,
-                &medium.table,
-                &ids,
-                Shape::with_genres(medium, medium.search_with_genres),
-            )?;
-            Ok((total, items))
-        })
-        .await?;
-    Ok(items_reply(&medium.search_message(), &page, total, items))
+    let key = PageKey::Search {
+        medium: medium.name(),
+        term: search_term.clone(),
+        page: page.number,
+    };
+    catalogue_page(state, &bearer, key, None, move |conn| {
+        let (limit, offset) = page.window();
+        let (ids, total) = catalogue::search(conn, medium, &search_term, limit, offset)?;
+        let items = catalogue::load(
+            conn,
+            &medium.table,
+            &ids,
+            Shape::with_genres(medium, medium.search_with_genres),
+        )?;
+        Ok(items_reply(&medium.search_message(), &page, total, items))
+    })
+    .await
 }
 
 /// The genres of a medium, most used first (no such route for books).
@@ -143,22 +175,18 @@ async fn list_genres(
 ) -> ApiResult<Reply> {
     let medium = medium.0;
     let (message, permission) = medium.genres_route.ok_or(ApiError::RouteNotFound)?;
-    let token = state.auth.verify(&bearer).await?;
-    let list = state
-        .db
-        .run(move |conn| {
-            caller_in(conn, &token)?;
-            if let Some(permission) = permission {
-                auth::require(&token, permission)?;
-            }
-            Ok(genres::of_content_type(conn, medium.table.content_type)?)
-        })
-        .await?;
-    Ok(Reply::with(
-        Status::Ok,
-        message,
-        &[("content", super::reply::to_value(&list))],
-    ))
+    let key = PageKey::Genres {
+        medium: medium.name(),
+    };
+    catalogue_page(state, &bearer, key, permission, move |conn| {
+        let list = genres::of_content_type(conn, medium.table.content_type)?;
+        Ok(Reply::with(
+            Status::Ok,
+            message,
+            &[("content", super::reply::to_value(&list))],
+        ))
+    })
+    .await
 }
 
 /// Writes an interaction in one transaction with its events; maps the domain's refusals.
@@ -196,7 +224,7 @@ async fn get_meta(
     let token = state.auth.verify(&bearer).await?;
     let stored = state
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             let me = caller_in(conn, &token)?;
             if !catalogue::content_exists(conn, content_id.0)? {
                 return Err(ApiError::not_found(ITEM_NOT_FOUND));
@@ -256,7 +284,7 @@ async fn update_meta(
     };
     state
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             let me = caller_in(conn, &token)?;
             if !catalogue::content_exists(conn, content_id.0)? {
                 return Err(ApiError::not_found(ITEM_NOT_FOUND));
@@ -581,7 +609,7 @@ async fn modify_content(
         .map(|list| list.iter().filter_map(Value::as_i64).collect());
     let item = state
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             let me = caller_in(conn, &token)?;
             auth::require(&token, "modify_content")?;
             if !catalogue::is_of(conn, &medium.table, content_id.0)? {
@@ -632,7 +660,7 @@ async fn delete_content(
     let medium = medium.0;
     state
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             let me = caller_in(conn, &token)?;
             auth::require(&token, "delete_content")?;
             let tx = db::write_transaction(conn)?;

@@ -9,6 +9,7 @@ pub mod docs;
 pub mod group;
 pub mod health;
 pub mod media;
+pub mod pages;
 pub mod params;
 pub mod profile;
 pub mod proposal;
@@ -34,6 +35,7 @@ pub struct AppState {
     pub front_url: FrontUrl,
     pub mail_signal: MailSignal,
     pub engine_signal: crate::engine::EngineSignal,
+    pub pages: Arc<pages::PageCache>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +75,7 @@ pub fn build(settings: &Settings) -> Result<Rocket<Build>, StartError> {
         front_url,
         mail_signal: MailSignal::default(),
         engine_signal: crate::engine::EngineSignal::default(),
+        pages: Arc::default(),
     };
     let heartbeat = crate::realtime::Heartbeat {
         interval: std::time::Duration::from_secs(settings.socketio_ping_interval),
@@ -91,7 +94,6 @@ fn assemble(
     let realtime = crate::realtime::start(state.db.clone(), state.auth.clone(), heartbeat);
     let (db, signal) = (state.db.clone(), state.mail_signal.clone());
     let engine_signal = state.engine_signal.clone();
-    let database = state.db.path().to_owned();
     let front_url = state.front_url.clone();
     let mut app = rocket::custom(config::rocket_figment())
         .manage(state)
@@ -127,17 +129,13 @@ fn assemble(
                     );
                 }
                 rocket::tokio::spawn(crate::db::run_checkpointer(
-                    database.clone(),
+                    db.clone(),
                     std::time::Duration::from_secs(1),
                 ));
-                rocket::tokio::spawn(mail::run_worker(db, transport, signal));
+                rocket::tokio::spawn(mail::run_worker(db.clone(), transport, signal));
                 if engine_interval > 0 {
                     let interval = std::time::Duration::from_secs(engine_interval);
-                    rocket::tokio::spawn(crate::engine::run_workers(
-                        database,
-                        interval,
-                        engine_signal,
-                    ));
+                    rocket::tokio::spawn(crate::engine::run_workers(db, interval, engine_signal));
                 }
             })
         })))

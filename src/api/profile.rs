@@ -115,7 +115,7 @@ async fn create_profile(state: &State<AppState>, bearer: Bearer, body: Body) -> 
     let name = text(&input, "profilename").unwrap_or_default().to_owned();
     let profile = state
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             let me = caller_in(conn, &token)?;
             let tx = db::write_transaction(conn)?;
             if profiles::name_taken(&tx, me.user_id, &name)? {
@@ -181,7 +181,7 @@ async fn rename_profile(
     let name = text(&input, "profilename").map(str::to_owned);
     state
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             let profile = caller_profile_permission(conn, &token, &uuid.0)?;
             if let Some(name) = name {
                 profiles::rename(conn, profile.profile_id, &name)?;
@@ -209,7 +209,7 @@ async fn delete_profile(
     let token = state.auth.verify(&bearer).await?;
     state
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             let profile = caller_profile_permission(conn, &token, &uuid.0)?;
             Ok(profiles::delete(conn, profile.profile_id)?)
         })
@@ -256,7 +256,7 @@ async fn genre_change(
     let token = state.auth.verify(&bearer).await?;
     state
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             let profile = caller_profile_permission(conn, &token, &uuid.0)?;
             if !genres::exists(conn, genre_id)? {
                 return Err(ApiError::not_found("Genre not found!"));
@@ -398,7 +398,7 @@ async fn put_meta(
     let token = state.auth.verify(&bearer).await?;
     state
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             let me = caller_in(conn, &token)?;
             if !catalogue::content_exists(conn, content_id.0)? {
                 return Err(ApiError::not_found("Content not found!"));
@@ -571,7 +571,7 @@ async fn recommend(state: &State<AppState>, bearer: Bearer, uuid: UuidParam) -> 
     let token = state.auth.verify(&bearer).await?;
     let launched = state
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             let profile = caller_permission_profile(conn, &token, &uuid.0)?;
             Ok(crate::engine::launch::launch(conn, profile.profile_id)?)
         })

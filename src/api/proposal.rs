@@ -180,7 +180,7 @@ async fn propose(
         .unwrap_or_default();
     state
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             caller_in(conn, &token)?;
             auth::require(&token, "add_content")?;
             if !deferred.is_empty() {
@@ -270,7 +270,7 @@ async fn validate_proposal(
     let token = state.auth.verify(&bearer).await?;
     state
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             caller_in(conn, &token)?;
             auth::require(&token, "validate_added_content")?;
             let tx = db::write_transaction(conn)?;
@@ -311,7 +311,7 @@ async fn decline_proposal(
     let token = state.auth.verify(&bearer).await?;
     state
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             caller_in(conn, &token)?;
             auth::require(&token, "delete_content")?;
             let tx = db::write_transaction(conn)?;
@@ -364,7 +364,7 @@ async fn report_bad_recommendation(
         .collect();
     state
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             let me = caller_in(conn, &token)?;
             if !catalogue::is_of(conn, &medium.table, content_id.0)? {
                 return Err(ApiError::not_found(medium.not_found_message()));

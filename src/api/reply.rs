@@ -22,6 +22,8 @@ pub enum Reply {
         status: Status,
         content_type: ContentType,
     },
+    /// A 200 JSON body rendered earlier (a kept catalogue page, `super::pages`).
+    Rendered(std::sync::Arc<[u8]>),
 }
 
 impl Reply {
@@ -69,19 +71,33 @@ impl Reply {
             content_type,
         }
     }
+
+    /// The body as it goes out (empty for an empty reply).
+    pub fn body_bytes(&self) -> Vec<u8> {
+        match self {
+            Reply::Json { body, .. } => format!("{}\n", pyjson::to_string(body)).into_bytes(),
+            Reply::Empty { .. } => Vec::new(),
+            Reply::Rendered(bytes) => bytes.to_vec(),
+        }
+    }
 }
 
 impl<'r> Responder<'r, 'static> for Reply {
     fn respond_to(self, _: &'r Request<'_>) -> response::Result<'static> {
         match self {
-            Reply::Json { status, body } => {
-                let text = format!("{}\n", pyjson::to_string(&body));
+            Reply::Json { status, .. } => {
+                let text = self.body_bytes();
                 Response::build()
                     .status(status)
                     .header(ContentType::JSON)
                     .sized_body(text.len(), Cursor::new(text))
                     .ok()
             }
+            Reply::Rendered(bytes) => Response::build()
+                .status(Status::Ok)
+                .header(ContentType::JSON)
+                .sized_body(bytes.len(), Cursor::new(bytes))
+                .ok(),
             Reply::Empty {
                 status,
                 content_type,

@@ -128,7 +128,7 @@ async fn update_user(
     };
     state
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             let tx = db::write_transaction(conn)?;
             if let Some(email) = &changes.email
                 && users::email_taken(&tx, email, Some(me.user_id))?
@@ -171,7 +171,7 @@ async fn delete_user(state: &State<AppState>, bearer: Bearer, uuid: UuidParam) -
     }
     state
         .db
-        .run(move |conn| Ok(users::delete(conn, me.user_id)?))
+        .write(move |conn| Ok(users::delete(conn, me.user_id)?))
         .await?;
     Ok(Reply::message(
         Status::Created,
@@ -193,7 +193,7 @@ async fn define_preferences(state: &State<AppState>, bearer: Bearer) -> ApiResul
     auth::require(&token, MODIFY_PROFILE)?;
     state
         .db
-        .run(move |conn| {
+        .write(move |conn| {
             users::set_preferences_defined(conn, me.user_id)?;
             // The reference asked its engine for this user's lists here (5.6); ours computes them now.
             crate::engine::personal::refresh_user(conn, me.user_id)
@@ -284,7 +284,7 @@ async fn like_genre(state: &State<AppState>, bearer: Bearer, genre_id: IntId) ->
     let me = genre_target(state, &bearer, genre_id.0).await?;
     state
         .db
-        .run(move |conn| Ok(users::like_genre(conn, me.user_id, genre_id.0)?))
+        .write(move |conn| Ok(users::like_genre(conn, me.user_id, genre_id.0)?))
         .await?;
     // The user's lists follow their genres (queued by the trigger of V13).
     state.engine_signal.wake();
@@ -309,7 +309,7 @@ async fn unlike_genre(
     let me = genre_target(state, &bearer, genre_id.0).await?;
     let removed = state
         .db
-        .run(move |conn| Ok(users::unlike_genre(conn, me.user_id, genre_id.0)?))
+        .write(move |conn| Ok(users::unlike_genre(conn, me.user_id, genre_id.0)?))
         .await?;
     if !removed {
         return Err(ApiError::bad_request("You didn't like this genre"));

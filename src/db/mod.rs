@@ -10,11 +10,15 @@ pub mod profiles;
 pub mod proposals;
 pub mod tokens;
 pub mod users;
+pub mod writer;
+
+pub use writer::{WriteTransaction, write_transaction};
 
 use crate::error::{ApiError, ApiResult};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::Connection;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 mod embedded {
@@ -68,11 +72,16 @@ pub enum StoreError {
     Pool(#[from] r2d2::Error),
 }
 
-/// A cheap, cloneable handle on the database.
+/// A cheap, cloneable handle on the database: a pool of connections that only read, and the one
+/// connection that writes, behind the process's queue of writers (see [`writer`]).
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
     path: PathBuf,
+    gate: writer::Gate,
+    writer: Arc<Mutex<Connection>>,
+    /// A connection that never writes: its `data_version` changes whenever anyone commits.
+    watcher: Arc<Mutex<Connection>>,
 }
 
 impl Db {
@@ -81,41 +90,102 @@ impl Db {
     /// WAL mode and migrations run on one dedicated connection before the pool exists: switching the
     /// journal mode needs an exclusive lock, which parallel pool connections would fight over.
     pub fn open(path: &Path) -> Result<Db, StoreError> {
-        migrate(&mut open_connection(path)?)?;
-        let manager = SqliteConnectionManager::file(path).with_init(configure_connection);
+        let mut writer = open_connection(path)?;
+        migrate(&mut writer)?;
+        configure_connection(&mut writer)?;
+        let manager = SqliteConnectionManager::file(path).with_init(|conn| {
+            configure_connection(conn)?;
+            // Readers only: a write here would bypass the queue of writers; SQLite refuses it.
+            conn.execute_batch("PRAGMA query_only = ON")
+        });
         let pool = r2d2::Pool::builder()
             .max_size(POOL_SIZE)
             .connection_timeout(Duration::from_secs(10))
             .build(manager)?;
+        let watcher = open_connection(path)?;
+        watcher.execute_batch("PRAGMA query_only = ON")?;
         Ok(Db {
             pool,
             path: path.to_owned(),
+            gate: writer::Gate::default(),
+            writer: Arc::new(Mutex::new(writer)),
+            watcher: Arc::new(Mutex::new(watcher)),
         })
+    }
+
+    /// A number that changes whenever a transaction that wrote to the database commits — from this
+    /// process or another, through our code or not (SQLite's `data_version`, read on a connection that
+    /// never writes). For caches of what the database says: read it before reading the data.
+    pub fn version(&self) -> rusqlite::Result<i64> {
+        let watcher = self.watcher.lock().unwrap_or_else(|p| p.into_inner());
+        watcher
+            .prepare_cached("PRAGMA data_version")?
+            .query_row([], |r| r.get(0))
+    }
+
+    /// The queue of this database's writers, for connections of the server's own that write.
+    pub fn gate(&self) -> &writer::Gate {
+        &self.gate
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// A pooled connection for synchronous callers (the CLI, tests). Request handlers use [`Db::run`].
+    /// A pooled, read-only connection for synchronous callers. Request handlers use [`Db::run`].
     pub fn connection(&self) -> ApiResult<PooledConnection> {
         Ok(self.pool.get()?)
     }
 
-    /// Runs blocking database work on Tokio's blocking pool, so that the async workers stay free.
+    /// Runs blocking reads on Tokio's blocking pool, so that the async workers stay free, on a pooled
+    /// connection that only reads (reads run in parallel; a write there fails: use [`Db::write`]).
     pub async fn run<T, F>(&self, work: F) -> ApiResult<T>
     where
         F: FnOnce(&mut Connection) -> ApiResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        let pool = self.pool.clone();
+        let (pool, gate) = (self.pool.clone(), self.gate.clone());
         rocket::tokio::task::spawn_blocking(move || {
             let mut conn = pool
                 .get()
                 .map_err(|e| ApiError::Unavailable(e.to_string()))?;
-            work(&mut conn)
+            writer::in_scope(&gate, false, || work(&mut conn))
         })
         .await?
+    }
+
+    /// Runs database work that writes, on the one writing connection, once every writer queued before
+    /// it is done (an async wait: it holds no worker and no pooled connection meanwhile). The work may
+    /// read, write outside transactions, and open write transactions.
+    pub async fn write<T, F>(&self, work: F) -> ApiResult<T>
+    where
+        F: FnOnce(&mut Connection) -> ApiResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let turn = self.gate.clone().lock_owned().await;
+        let db = self.clone();
+        rocket::tokio::task::spawn_blocking(move || {
+            let _turn = turn;
+            db.on_writer(work)
+        })
+        .await?
+    }
+
+    /// [`Db::write`] for a caller that is already on a blocking thread (a background loop).
+    pub fn write_blocking<T>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> ApiResult<T>,
+    ) -> ApiResult<T> {
+        let _turn = self.gate.clone().blocking_lock_owned();
+        self.on_writer(work)
+    }
+
+    /// Runs `work` on the writing connection; the caller holds the gate.
+    fn on_writer<T>(&self, work: impl FnOnce(&mut Connection) -> ApiResult<T>) -> ApiResult<T> {
+        // A panic in earlier work rolled its transaction back while unwinding: the connection is
+        // usable, so a poisoned lock is taken over.
+        let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        writer::in_scope(&self.gate, true, || work(&mut conn))
     }
 }
 
@@ -153,19 +223,20 @@ const WAL_TRUNCATE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// A connection that a background loop keeps from one run to the next (its page cache and prepared
 /// statements with it): opened and set up on first use, and again after a run that failed.
+///
+/// Its write transactions take their turn with the API's writes (the database's gate).
 pub struct HeldConnection {
     path: PathBuf,
+    gate: writer::Gate,
     setup: fn(&mut Connection) -> rusqlite::Result<()>,
     conn: Option<Connection>,
 }
 
 impl HeldConnection {
-    pub fn new(
-        path: PathBuf,
-        setup: fn(&mut Connection) -> rusqlite::Result<()>,
-    ) -> HeldConnection {
+    pub fn new(db: &Db, setup: fn(&mut Connection) -> rusqlite::Result<()>) -> HeldConnection {
         HeldConnection {
-            path,
+            path: db.path.clone(),
+            gate: db.gate.clone(),
             setup,
             conn: None,
         }
@@ -177,6 +248,7 @@ impl HeldConnection {
         F: FnOnce(&mut Connection, &Path) -> Result<(), String> + Send + 'static,
     {
         let (held, path, setup) = (self.conn.take(), self.path.clone(), self.setup);
+        let gate = self.gate.clone();
         let outcome = rocket::tokio::task::spawn_blocking(move || {
             let mut conn = match held {
                 Some(conn) => conn,
@@ -186,7 +258,7 @@ impl HeldConnection {
                     conn
                 }
             };
-            work(&mut conn, &path).map(|()| conn)
+            writer::in_scope(&gate, false, || work(&mut conn, &path)).map(|()| conn)
         })
         .await
         .map_err(|e| e.to_string())?;
@@ -197,10 +269,10 @@ impl HeldConnection {
 
 /// Copies the WAL back into the database every `interval`, on a connection of its own (PASSIVE:
 /// never waits for readers or writers), for the pool's connections that leave it to us.
-pub async fn run_checkpointer(path: PathBuf, interval: Duration) {
+pub async fn run_checkpointer(db: Db, interval: Duration) {
     // A truncating checkpoint holds writers back while it waits for readers: never for long; it is
     // retried every interval.
-    let mut conn = HeldConnection::new(path, |conn| conn.busy_timeout(Duration::from_millis(200)));
+    let mut conn = HeldConnection::new(&db, |conn| conn.busy_timeout(Duration::from_millis(200)));
     loop {
         rocket::tokio::time::sleep(interval).await;
         let outcome = conn
@@ -211,9 +283,17 @@ pub async fn run_checkpointer(path: PathBuf, interval: Duration) {
                 let mut wal = path.to_owned().into_os_string();
                 wal.push("-wal");
                 let large = std::fs::metadata(&wal).is_ok_and(|m| m.len() > WAL_TRUNCATE_BYTES);
-                let mode = if large { "TRUNCATE" } else { "PASSIVE" };
-                conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(()))
-                    .map_err(|e| e.to_string())
+                let checkpoint = || {
+                    let mode = if large { "TRUNCATE" } else { "PASSIVE" };
+                    conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(()))
+                        .map_err(|e| e.to_string())
+                };
+                // Truncating waits for the log's readers while writers wait: it is a writer too.
+                if large {
+                    writer::with_turn(checkpoint)
+                } else {
+                    checkpoint()
+                }
             })
             .await;
         if let Err(e) = outcome {
@@ -256,13 +336,6 @@ pub fn schema_version(conn: &Connection) -> rusqlite::Result<i64> {
         [],
         |r| r.get(0),
     )
-}
-
-/// Starts a write transaction that takes SQLite's write lock at once. A deferred transaction that
-/// reads first and writes later can fail with SQLITE_BUSY when another writer got in between (the busy
-/// timeout cannot help there); taking the lock up front makes writers queue instead.
-pub fn write_transaction(conn: &mut Connection) -> rusqlite::Result<rusqlite::Transaction<'_>> {
-    conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
 }
 
 /// Whether an error is a UNIQUE/PRIMARY KEY violation (for turning races into clean 4xx answers).

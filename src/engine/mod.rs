@@ -20,7 +20,6 @@ use crate::db;
 use crate::util::idhash::IdSet;
 use rocket::tokio::sync::Notify;
 use rusqlite::{Connection, OptionalExtension, Transaction};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -184,8 +183,8 @@ pub const CHECKPOINT_WAIT_MS: u64 = 200;
 const TRANSACTIONS_PER_CHECKPOINT: usize = 16;
 static BULK_TRANSACTIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
-/// Call after each committed transaction of a bulk write. Every few of them, copies the WAL back and
-/// truncates it, waiting (busy timeout) for readers to move on: under a steady stream of API reads a
+/// Call after each committed transaction of a bulk write (the API's writers queued meanwhile have
+/// their turn before the next one). Every few of them, copies the WAL back and truncates it, waiting (busy timeout) for readers to move on: under a steady stream of API reads a
 /// passive checkpoint never finds a moment when the log can restart, and a rebuild's log would grow
 /// by gigabytes (measured: 24 GB before this).
 pub fn chunk_committed(conn: &Connection) {
@@ -193,17 +192,16 @@ pub fn chunk_committed(conn: &Connection) {
     if BULK_TRANSACTIONS.fetch_add(1, Ordering::Relaxed) % TRANSACTIONS_PER_CHECKPOINT
         == TRANSACTIONS_PER_CHECKPOINT - 1
     {
-        // While it waits for readers, writers wait too: give up quickly (it returns "busy") and
-        // retry at the next turn rather than stall the API's writes.
+        // While it waits for readers, writers wait too (it takes its turn as one): give up quickly
+        // (it returns "busy") and retry at the next turn rather than stall the API's writes.
         let _ = conn.busy_timeout(std::time::Duration::from_millis(CHECKPOINT_WAIT_MS));
-        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
-            tracing::warn!("engine: WAL checkpoint: {e}");
-        }
+        db::writer::with_turn(|| {
+            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
+                tracing::warn!("engine: WAL checkpoint: {e}");
+            }
+        });
         let _ = db::wait_when_busy(conn);
     }
-    // The lock is free for a moment: writers waiting for it (polling every millisecond) get it
-    // before the next transaction of the rebuild takes it again.
-    std::thread::sleep(std::time::Duration::from_millis(2));
 }
 
 /// Contents deleted by events after `after`.
@@ -412,9 +410,9 @@ fn serve_setup(conn: &mut Connection) -> rusqlite::Result<()> {
 ///   each one (debounced) and every `interval` — it never waits behind a rebuild;
 /// * the slow one runs the heavier stages (popularity, similarity, model retraining, and the full
 ///   recomputation of lists a retrained model calls for) every `interval` when events are pending.
-pub async fn run_workers(path: PathBuf, interval: Duration, signal: EngineSignal) {
-    let mut fast = db::HeldConnection::new(path.clone(), serve_setup);
-    let mut slow = db::HeldConnection::new(path, serve_setup);
+pub async fn run_workers(db: db::Db, interval: Duration, signal: EngineSignal) {
+    let mut fast = db::HeldConnection::new(&db, serve_setup);
+    let mut slow = db::HeldConnection::new(&db, serve_setup);
     rocket::tokio::spawn(async move {
         loop {
             let _ = rocket::tokio::time::timeout(interval, signal.0.notified()).await;

@@ -220,7 +220,7 @@ async fn on_recommend(
     let user_id = user.user_id;
     let outcome = ctx
         .db
-        .run(move |conn: &mut rusqlite::Connection| {
+        .write(move |conn: &mut rusqlite::Connection| {
             let Some(profile) = profiles::owned(conn, &profile_uuid, user_id)? else {
                 return Ok(None);
             };
