@@ -96,8 +96,8 @@ async fn popular(
 }
 
 /// A catalogue page, the same for every caller: the token's revocation and the caller are checked
-/// in the same visit to the database as the page, which is served from the page cache while the
-/// database has not changed (`super::pages`).
+/// in the same visit to the database as the page, and both the checked callers and the page are
+/// kept while the database has not changed (`super::pages`).
 async fn catalogue_page(
     state: &AppState,
     bearer: &Bearer,
@@ -107,15 +107,27 @@ async fn catalogue_page(
 ) -> ApiResult<Reply> {
     let token = state.auth.decode(bearer)?;
     let (db, pages) = (state.db.clone(), state.pages.clone());
+    let seen = token.jti.clone().unwrap_or_else(|| token.identity.clone());
+    // A kept page for a caller already checked at the current version: no trip to the database.
+    if let Some(version) = db.version_now()
+        && pages.caller_checked(version, &seen)
+        && permission.is_none_or(|p| token.has_permission(p))
+        && let Some(page) = pages.get(version, &key)
+    {
+        return Ok(Reply::Rendered(page));
+    }
     let body = state
         .db
         .run(move |conn| {
-            auth::not_revoked(conn, &token)?;
-            caller_in(conn, &token)?;
+            let version = db.version()?;
+            if !pages.caller_checked(version, &seen) {
+                auth::not_revoked(conn, &token)?;
+                caller_in(conn, &token)?;
+                pages.note_caller(version, &seen);
+            }
             if let Some(permission) = permission {
                 auth::require(&token, permission)?;
             }
-            let version = db.version()?;
             if let Some(page) = pages.get(version, &key) {
                 return Ok(page);
             }

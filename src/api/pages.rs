@@ -7,12 +7,17 @@
 //! never older than its tag; a request reads the version first and takes only a page with that tag.
 //! A write acknowledged to a client has committed, so the client's next request sees a newer version
 //! and a fresh page — whoever wrote it: our routes, the engine, the CLI, or SQL from another process.
+//!
+//! The same holds for the callers checked at a version (token not revoked, account present): a
+//! logout or a deleted account is a write, and the next request checks again.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 /// Bodies kept at most (all are dropped past it): search terms are the caller's to choose.
 const MAX_BYTES: usize = 32 * 1024 * 1024;
+/// Callers noted at most per version (past it, they are checked every time).
+const MAX_CALLERS: usize = 100_000;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum PageKey {
@@ -40,6 +45,8 @@ struct State {
     version: Option<i64>,
     bytes: usize,
     pages: HashMap<PageKey, Arc<[u8]>>,
+    /// Tokens (their `jti`, else their identity) whose caller was found valid at `version`.
+    callers: std::collections::HashSet<String>,
 }
 
 impl State {
@@ -49,6 +56,7 @@ impl State {
             self.version = Some(version);
             self.pages.clear();
             self.bytes = 0;
+            self.callers.clear();
         }
     }
 }
@@ -59,6 +67,21 @@ impl PageCache {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         state.at(version);
         state.pages.get(key).cloned()
+    }
+
+    /// Whether this token's caller was found valid at `version`.
+    pub fn caller_checked(&self, version: i64, token: &str) -> bool {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.at(version);
+        state.callers.contains(token)
+    }
+
+    /// Notes a caller found valid by reads made after `version` was read.
+    pub fn note_caller(&self, version: i64, token: &str) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if state.version == Some(version) && state.callers.len() < MAX_CALLERS {
+            state.callers.insert(token.to_owned());
+        }
     }
 
     /// Keeps a page read after `version` was read — unless the database has moved on since.

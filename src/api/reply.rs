@@ -93,9 +93,11 @@ impl<'r> Responder<'r, 'static> for Reply {
                     .sized_body(text.len(), Cursor::new(text))
                     .ok()
             }
+            // In one write: a page is tens of kilobytes, and Rocket's chunks are 4 KiB.
             Reply::Rendered(bytes) => Response::build()
                 .status(Status::Ok)
                 .header(ContentType::JSON)
+                .max_chunk_size(bytes.len().max(4096))
                 .sized_body(bytes.len(), Cursor::new(bytes))
                 .ok(),
             Reply::Empty {

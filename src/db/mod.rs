@@ -118,9 +118,14 @@ impl Db {
     /// never writes). For caches of what the database says: read it before reading the data.
     pub fn version(&self) -> rusqlite::Result<i64> {
         let watcher = self.watcher.lock().unwrap_or_else(|p| p.into_inner());
-        watcher
-            .prepare_cached("PRAGMA data_version")?
-            .query_row([], |r| r.get(0))
+        data_version(&watcher)
+    }
+
+    /// [`Db::version`] for an async worker: `None` rather than wait when another request is reading
+    /// it. Reading it never waits on I/O (SQLite reads the WAL index, in shared memory).
+    pub fn version_now(&self) -> Option<i64> {
+        let watcher = self.watcher.try_lock().ok()?;
+        data_version(&watcher).ok()
     }
 
     /// The queue of this database's writers, for connections of the server's own that write.
@@ -189,6 +194,11 @@ impl Db {
     }
 }
 
+fn data_version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.prepare_cached("PRAGMA data_version")?
+        .query_row([], |r| r.get(0))
+}
+
 /// Opens one connection, switches the file to WAL mode (stored in the file, so every later connection
 /// gets it), and proves on the way that the file is an SQLite database.
 pub fn open_connection(path: &Path) -> Result<Connection, StoreError> {
@@ -230,6 +240,8 @@ pub struct HeldConnection {
     gate: writer::Gate,
     setup: fn(&mut Connection) -> rusqlite::Result<()>,
     conn: Option<Connection>,
+    /// Runs on threads of its own at a lower CPU priority (see `in_background`).
+    background: bool,
 }
 
 impl HeldConnection {
@@ -239,17 +251,25 @@ impl HeldConnection {
             gate: db.gate.clone(),
             setup,
             conn: None,
+            background: false,
         }
     }
 
-    /// Runs `work` on the connection, on Tokio's blocking pool.
+    /// Work that may compute for minutes (an engine rebuild) runs on a thread of its own at a lower
+    /// CPU priority, so that requests keep the CPU they need meanwhile.
+    pub fn in_background(mut self) -> HeldConnection {
+        self.background = true;
+        self
+    }
+
+    /// Runs `work` on the connection, on Tokio's blocking pool (or a background thread).
     pub async fn run<F>(&mut self, work: F) -> Result<(), String>
     where
         F: FnOnce(&mut Connection, &Path) -> Result<(), String> + Send + 'static,
     {
         let (held, path, setup) = (self.conn.take(), self.path.clone(), self.setup);
         let gate = self.gate.clone();
-        let outcome = rocket::tokio::task::spawn_blocking(move || {
+        let job = move || {
             let mut conn = match held {
                 Some(conn) => conn,
                 None => {
@@ -259,9 +279,24 @@ impl HeldConnection {
                 }
             };
             writer::in_scope(&gate, false, || work(&mut conn, &path)).map(|()| conn)
-        })
-        .await
-        .map_err(|e| e.to_string())?;
+        };
+        let outcome = if self.background {
+            let (done, outcome) = rocket::tokio::sync::oneshot::channel();
+            std::thread::Builder::new()
+                .name("background".into())
+                .spawn(move || {
+                    crate::util::priority::lower_this_thread();
+                    let _ = done.send(job());
+                })
+                .map_err(|e| e.to_string())?;
+            outcome
+                .await
+                .map_err(|_| "a background thread ended early".to_owned())?
+        } else {
+            rocket::tokio::task::spawn_blocking(job)
+                .await
+                .map_err(|e| e.to_string())?
+        };
         self.conn = Some(outcome?);
         Ok(())
     }

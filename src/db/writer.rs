@@ -69,6 +69,9 @@ fn gate_to_take() -> Option<Gate> {
 pub struct WriteTransaction<'c> {
     tx: Transaction<'c>,
     _turn: Option<OwnedMutexGuard<()>>,
+    /// Where it was opened, and when it had the lock: long holders are logged (at debug).
+    opened_at: &'static std::panic::Location<'static>,
+    locked: std::time::Instant,
 }
 
 impl<'c> std::ops::Deref for WriteTransaction<'c> {
@@ -81,8 +84,18 @@ impl<'c> std::ops::Deref for WriteTransaction<'c> {
 
 impl WriteTransaction<'_> {
     pub fn commit(self) -> rusqlite::Result<()> {
-        let WriteTransaction { tx, _turn } = self;
-        tx.commit()
+        let WriteTransaction {
+            tx,
+            _turn,
+            opened_at,
+            locked,
+        } = self;
+        let result = tx.commit();
+        let held = locked.elapsed();
+        if held >= LONG_HOLD {
+            tracing::debug!(at = %opened_at, ms = held.as_millis() as u64, "write lock held long");
+        }
+        result
     }
 }
 
@@ -90,12 +103,22 @@ impl WriteTransaction<'_> {
 /// the work's scope (see the module's documentation). A deferred transaction that reads first and
 /// writes later can fail with SQLITE_BUSY when another process's writer got in between (the busy
 /// handler cannot help there); taking the lock up front makes such writers wait instead.
+#[track_caller]
 pub fn write_transaction(conn: &mut Connection) -> rusqlite::Result<WriteTransaction<'_>> {
+    let opened_at = std::panic::Location::caller();
     // The blocking wait is on a blocking thread: every caller runs database work there.
     let turn = gate_to_take().map(|gate| gate.blocking_lock_owned());
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    Ok(WriteTransaction { tx, _turn: turn })
+    Ok(WriteTransaction {
+        tx,
+        _turn: turn,
+        opened_at,
+        locked: std::time::Instant::now(),
+    })
 }
+
+/// Write transactions holding the lock this long are logged at debug level.
+const LONG_HOLD: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Runs `work` holding the gate of the work's scope, if any: for writes that are not transactions
 /// (a truncating WAL checkpoint).

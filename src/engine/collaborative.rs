@@ -11,6 +11,7 @@
 //! changes that user's list at once, without retraining; the model itself is retrained when the
 //! interactions it learned from have grown by `RETRAIN_FRACTION`.
 
+use super::ROWS_PER_TRANSACTION;
 use super::taste::Interaction;
 use super::{EngineError, RunOutcome, commit, window};
 use crate::media::MEDIA;
@@ -23,8 +24,6 @@ pub const STAGE: &str = "collaborative";
 pub const NEIGHBOURS: usize = 30;
 /// New interactions, as a share of all, that make the model worth retraining.
 const RETRAIN_FRACTION: f64 = 0.05;
-/// Model rows per write transaction.
-const ROWS_PER_TRANSACTION: usize = 20_000;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Params {

@@ -142,6 +142,10 @@ pub fn without_foreign_keys<T>(
     result
 }
 
+/// Rows per write transaction of a bulk write: the API's writers, queued behind it, wait for one of
+/// them at most (about 15 ms on the large seed).
+pub const ROWS_PER_TRANSACTION: usize = 5_000;
+
 /// Rows per multi-row INSERT of a bulk write.
 const ROWS_PER_STATEMENT: usize = 100;
 
@@ -412,7 +416,7 @@ fn serve_setup(conn: &mut Connection) -> rusqlite::Result<()> {
 ///   recomputation of lists a retrained model calls for) every `interval` when events are pending.
 pub async fn run_workers(db: db::Db, interval: Duration, signal: EngineSignal) {
     let mut fast = db::HeldConnection::new(&db, serve_setup);
-    let mut slow = db::HeldConnection::new(&db, serve_setup);
+    let mut slow = db::HeldConnection::new(&db, serve_setup).in_background();
     rocket::tokio::spawn(async move {
         loop {
             let _ = rocket::tokio::time::timeout(interval, signal.0.notified()).await;

@@ -35,8 +35,11 @@ pub const PER_ENGINE: usize = 10;
 const HISTORY_CAP: usize = 200;
 /// Popular contents per medium that "liked genres" choose from.
 const POOL: usize = 600;
-/// Users per write transaction in a full run: the API's writers wait for one chunk at most.
+/// Users computed together in a full run (halves on each core).
 const CHUNK: usize = 250;
+/// Users (or groups) per write transaction in a full run, about `super::ROWS_PER_TRANSACTION` rows:
+/// the API's writers wait for one of them at most.
+const PEOPLE_PER_TRANSACTION: usize = 40;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Engine {
@@ -1209,14 +1212,17 @@ fn run_full(conn: &mut Connection, w: Window, model: i64) -> Result<RunOutcome, 
     let group_lists = blend_groups(&ids, &people, &lists, groups);
     timer.lap("compute groups");
     let mut updated = 0;
-    for (chunk_ids, chunk) in ids.chunks(CHUNK).zip(lists.chunks_mut(CHUNK)) {
+    for (chunk_ids, chunk) in ids
+        .chunks(PEOPLE_PER_TRANSACTION)
+        .zip(lists.chunks_mut(PEOPLE_PER_TRANSACTION))
+    {
         let tx = crate::db::write_transaction(conn)?;
         updated += store_chunk(&tx, chunk_ids, chunk, w.to)?;
         tx.commit()?;
         super::chunk_committed(conn);
     }
     timer.lap("write lists");
-    for chunk in group_lists.chunks(CHUNK) {
+    for chunk in group_lists.chunks(PEOPLE_PER_TRANSACTION) {
         let tx = crate::db::write_transaction(conn)?;
         store_groups_chunk(&tx, chunk, w.to)?;
         tx.commit()?;

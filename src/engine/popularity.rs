@@ -9,14 +9,13 @@
 //! a full run counts them in one pass over the interactions, an incremental one recounts only the
 //! contents its events name.
 
+use super::ROWS_PER_TRANSACTION;
 use super::{EngineError, RunOutcome, Window, commit, window};
 use crate::media::MEDIA;
 use rusqlite::Connection;
 use std::collections::{BTreeSet, HashMap};
 
 pub const STAGE: &str = "popularity";
-/// Rows per write transaction of a full run.
-const ROWS_PER_TRANSACTION: usize = 20_000;
 
 /// Content types whose scores the events of the window may change.
 fn touched(conn: &Connection, w: Window) -> rusqlite::Result<BTreeSet<String>> {
@@ -162,7 +161,7 @@ fn compute(
 pub fn run(conn: &mut Connection, full: bool) -> Result<RunOutcome, EngineError> {
     let mut timer = super::Timer::default();
     // One read snapshot for the window and the computation.
-    let (w, media, fresh, updates) = {
+    let (w, full, media, fresh, updates) = {
         let tx = conn.transaction()?;
         let w = window(&tx, STAGE, full)?;
         // Without stored signals (a first run, or a database from before they were kept) there is
@@ -189,7 +188,7 @@ pub fn run(conn: &mut Connection, full: bool) -> Result<RunOutcome, EngineError>
             (fresh, updates)
         };
         tx.commit()?;
-        (w, media, fresh, updates)
+        (w, full, media, fresh, updates)
     };
     let updated = updates.len();
     // In key order, B-tree writes are appends to the pages just written.

@@ -9,6 +9,7 @@
 //! name a content deleted since are computed again (the column is not indexed, V11: one scan, only
 //! when contents were deleted).
 
+use super::ROWS_PER_TRANSACTION;
 use super::{EngineError, RunOutcome, Window, commit, window};
 use crate::media::{MEDIA, Medium, Tokens};
 use rusqlite::{Connection, OptionalExtension};
@@ -378,9 +379,6 @@ fn compute(
     })
 }
 
-/// Rows per write transaction of a full rebuild: the API's writers wait for one of them at most.
-const ROWS_PER_TRANSACTION: usize = 20_000;
-
 fn insert_pairs(
     tx: &rusqlite::Transaction<'_>,
     medium: &Medium,
@@ -497,9 +495,11 @@ fn write_full(
 /// One run of the stage.
 pub fn run(conn: &mut Connection, full: bool) -> Result<RunOutcome, EngineError> {
     let mut timer = super::Timer::default();
-    let (w, work) = {
+    let (w, full, work) = {
         let tx = conn.transaction()?;
         let w = window(&tx, STAGE, full)?;
+        // A first run covers everything: it writes as a full one does, in short transactions.
+        let full = full || w.from == 0;
         let plan: Vec<(&'static Medium, Option<BTreeSet<i64>>)> = if full {
             MEDIA.iter().map(|m| (m, None)).collect()
         } else {
@@ -513,7 +513,7 @@ pub fn run(conn: &mut Connection, full: bool) -> Result<RunOutcome, EngineError>
             work.push((medium, compute(&tx, medium, only.as_ref())?));
         }
         tx.commit()?;
-        (w, work)
+        (w, full, work)
     };
     let updated: usize = work.iter().map(|(_, out)| out.pairs.len()).sum();
     let nothing = work.is_empty();

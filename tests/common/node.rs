@@ -98,11 +98,15 @@ impl SocketClient {
         }
     }
 
-    /// The next event, or a panic after 10 s.
+    /// The next event, or a panic after 30 s (a loaded machine runs many tests at once).
     #[track_caller]
     pub fn expect_next(&self) -> Value {
-        self.next(Duration::from_secs(10))
-            .unwrap_or_else(|| panic!("no event within 10 s"))
+        self.next(Duration::from_secs(30)).unwrap_or_else(|| {
+            panic!(
+                "no event within 30 s (Engine.IO transports seen: {:?})",
+                self.transports.lock().unwrap()
+            )
+        })
     }
 
     /// The next `server_response` payload (panics on anything else).
@@ -136,10 +140,10 @@ impl SocketClient {
         seen
     }
 
-    /// Waits (10 s at most) until the session opened over `first` and upgraded to a websocket.
+    /// Waits (30 s at most) until the session opened over `first` and upgraded to a websocket.
     #[track_caller]
     pub fn expect_upgrade_from(&self, first: &str) {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             let transports = self.transports.lock().unwrap().clone();
             if transports.len() >= 2 {
@@ -149,7 +153,7 @@ impl SocketClient {
             std::thread::sleep(Duration::from_millis(20));
         }
         panic!(
-            "no upgrade within 10 s: {:?}",
+            "no upgrade within 30 s: {:?}",
             self.transports.lock().unwrap()
         );
     }
