@@ -39,7 +39,7 @@ const POOL: usize = 600;
 const CHUNK: usize = 250;
 /// Users (or groups) per write transaction in a full run, about `super::ROWS_PER_TRANSACTION` rows:
 /// the API's writers wait for one of them at most.
-const PEOPLE_PER_TRANSACTION: usize = 40;
+const PEOPLE_PER_TRANSACTION: usize = 80;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Engine {
