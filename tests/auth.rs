@@ -407,12 +407,16 @@ fn forget_and_reset_change_the_password() {
     .expect(200, message);
 
     let token = reset_link_token(&app, "alice@example.com");
+    // Tokens carry whole seconds: the registration's must be from an earlier second than the reset.
+    std::thread::sleep(std::time::Duration::from_millis(1_100));
     let c = claims(&token);
     assert_eq!(c["identity"], user.uuid.as_str());
+    // One hour, and for this purpose only (decisions F20).
     assert_eq!(
         c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(),
-        86_400
+        3_600
     );
+    assert_eq!(c["type"], "reset");
 
     // The reset/update password rule: '.' is not a special character there.
     app.request("POST", "/api/auth/reset", None, Some(&json!({"reset_password_token": token, "password": "Abcdef1."})))
@@ -450,8 +454,16 @@ fn forget_and_reset_change_the_password() {
         app.count("SELECT count(*) FROM mail_outbox WHERE kind = 'password_reset_done'"),
         1
     );
-    // Existing tokens stay valid.
-    assert_eq!(app.get("/api/user/genre", &user.token).status, Status::Ok);
+    // The reset ended every session (F20), and the link served once.
+    app.get("/api/user/genre", &user.token)
+        .expect(401, json!({"msg": "Token has been revoked"}));
+    app.request(
+        "POST",
+        "/api/auth/reset",
+        None,
+        Some(&json!({"reset_password_token": token, "password": "Other1234!"})),
+    )
+    .expect(401, json!({"status": false, "message": "Invalid token."}));
 
     // A token of an unknown user.
     let ghost = app.token_for(&ghost_uuid(), &[]);
@@ -465,17 +477,24 @@ fn forget_and_reset_change_the_password() {
 }
 
 #[test]
-fn a_revoked_token_cannot_reset_a_password() {
+fn an_access_token_cannot_reset_a_password() {
+    // Decisions F20: a login token (live or revoked) is not a reset link.
     let app = TestApp::new();
     let user = app.register("alice@example.com", "alice");
+    let live = app.login("alice@example.com", PASSWORD).json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     app.request("POST", "/api/auth/logout", Some(&user.token), None);
-    app.request(
-        "POST",
-        "/api/auth/reset",
-        None,
-        Some(&json!({"reset_password_token": user.token, "password": "NewPass1!"})),
-    )
-    .expect(401, json!({"msg": "Token has been revoked"}));
+    for token in [&live, &user.token] {
+        app.request(
+            "POST",
+            "/api/auth/reset",
+            None,
+            Some(&json!({"reset_password_token": token, "password": "NewPass1!"})),
+        )
+        .expect(401, json!({"status": false, "message": "Invalid token."}));
+    }
     assert_eq!(app.login("alice@example.com", PASSWORD).status, Status::Ok);
 }
 

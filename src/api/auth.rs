@@ -6,7 +6,7 @@ use super::docs::{self, LoginReply};
 use super::reply::{Reply, to_value};
 use super::shapes::UserBase;
 use crate::auth::Bearer;
-use crate::auth::jwt::RESET_TOKEN_SECONDS;
+use crate::auth::jwt::password_fingerprint;
 use crate::db::{self, mail as outbox, tokens, users};
 use crate::error::{ApiError, ApiResult};
 use crate::mail;
@@ -189,8 +189,8 @@ async fn logout(state: &State<AppState>, bearer: Bearer) -> ApiResult<Reply> {
 const FORGET_MESSAGE: &str =
     "If your account exist, you will find an email to recover your password in your mailbox";
 
-/// Mail a password-reset link (24-hour token) if the address has an account; the answer is the same
-/// either way.
+/// Mail a password-reset link (a one-hour token good for one reset) if the address has an account;
+/// the answer is the same either way.
 #[utoipa::path(post, path = "/api/auth/forget", tag = "auth", request_body = docs::ForgetBody,
     responses(
         (status = 200, description = "Always the same message", body = docs::MessageReply),
@@ -208,19 +208,14 @@ async fn forget(state: &State<AppState>, body: Body) -> ApiResult<Reply> {
     let lookup = email.clone();
     let found = state
         .db
-        .run(move |conn| {
-            let Some(user) = users::find_by_email(conn, &lookup)? else {
-                return Ok(None);
-            };
-            let permissions = users::permissions(conn, user.user_id)?;
-            Ok(Some((user, permissions)))
-        })
+        .run(move |conn| Ok(users::find_by_email(conn, &lookup)?))
         .await?;
-    if let Some((user, permissions)) = found {
+    if let Some(user) = found {
+        // Bound to its purpose and to the password it replaces (decisions F20).
         let token = state
             .auth
             .keys
-            .issue(&user.uuid, &permissions, RESET_TOKEN_SECONDS)?;
+            .issue_reset(&user.uuid, &user.password_hash)?;
         let reset_mail =
             mail::password_reset(state.front_url.get(), &email, &user.username, &token);
         state
@@ -232,7 +227,8 @@ async fn forget(state: &State<AppState>, body: Body) -> ApiResult<Reply> {
     Ok(Reply::message(Status::Ok, FORGET_MESSAGE))
 }
 
-/// Set a new password with a token from the reset mail (any valid, non-revoked access token of the user).
+/// Set a new password with the token of a reset mail (decisions F20: an access token is refused; the
+/// reset ends every session of the user).
 #[utoipa::path(post, path = "/api/auth/reset", tag = "auth", request_body = docs::ResetBody,
     responses(
         (status = 200, description = "Password changed", body = docs::MessageReply),
@@ -251,15 +247,22 @@ async fn reset(state: &State<AppState>, body: Body) -> ApiResult<Reply> {
     rules::check_password(&password, PasswordPolicy::ResetOrUpdate, &mut errors);
     reject(errors)?;
 
-    let token = state.auth.keys.decode(reset_token)?;
+    let invalid = || ApiError::unauthorized("Invalid token.");
+    let token = state
+        .auth
+        .keys
+        .decode_reset(reset_token)?
+        .ok_or_else(invalid)?;
     let identity = token.identity.clone();
     let user = state
         .db
         .run(move |conn| Ok(users::find_by_uuid(conn, &identity)?))
         .await?
-        .ok_or_else(|| ApiError::unauthorized("Invalid token."))?;
-    // decisions F12, a check the reference lacks: after the reference's own.
-    state.auth.ensure_not_revoked(&token).await?;
+        .ok_or_else(invalid)?;
+    // Void once the password changed, this reset included: single use (F20).
+    if password_fingerprint(&user.password_hash) != token.password {
+        return Err(invalid());
+    }
     let password_hash = state.auth.hasher.hash(password).await?;
     let done_mail = mail::password_reset_done(
         state.front_url.get(),
@@ -270,7 +273,14 @@ async fn reset(state: &State<AppState>, body: Body) -> ApiResult<Reply> {
         .db
         .write(move |conn| {
             let tx = db::write_transaction(conn)?;
+            // The token was checked before the hashing: check again under the write lock, so that
+            // two resets with one token cannot both succeed.
+            let now = users::find_by_uuid(&tx, &user.uuid)?.ok_or_else(invalid)?;
+            if password_fingerprint(&now.password_hash) != token.password {
+                return Err(invalid());
+            }
             users::set_password_hash(&tx, user.user_id, &password_hash)?;
+            tokens::void_all(&tx, user.user_id, None)?;
             if !done_mail.recipient_email.is_empty() {
                 outbox::enqueue(&tx, &done_mail)?;
             }

@@ -110,8 +110,8 @@ async fn catalogue_page(
     let seen = token.jti.clone().unwrap_or_else(|| token.identity.clone());
     // A kept page for a caller already checked at the current version: no trip to the database.
     if let Some(version) = db.version_now()
-        && pages.caller_checked(version, &seen)
-        && permission.is_none_or(|p| token.has_permission(p))
+        && let Some(permissions) = pages.checked_caller(version, &seen)
+        && permission.is_none_or(|p| permissions.iter().any(|has| has == p))
         && let Some(page) = pages.get(version, &key)
     {
         return Ok(Reply::Rendered(page));
@@ -120,11 +120,9 @@ async fn catalogue_page(
         .db
         .run(move |conn| {
             let version = db.version()?;
-            if !pages.caller_checked(version, &seen) {
-                auth::not_revoked(conn, &token)?;
-                caller_in(conn, &token)?;
-                pages.note_caller(version, &seen);
-            }
+            let token = auth::current(conn, token)?;
+            caller_in(conn, &token)?;
+            pages.note_caller(version, &seen, &token.permissions);
             if let Some(permission) = permission {
                 auth::require(&token, permission)?;
             }

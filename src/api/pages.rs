@@ -45,8 +45,9 @@ struct State {
     version: Option<i64>,
     bytes: usize,
     pages: HashMap<PageKey, Arc<[u8]>>,
-    /// Tokens (their `jti`, else their identity) whose caller was found valid at `version`.
-    callers: std::collections::HashSet<String>,
+    /// Tokens (their `jti`, else their identity) whose caller was found valid at `version`, with
+    /// the caller's permissions then.
+    callers: HashMap<String, Arc<[String]>>,
 }
 
 impl State {
@@ -69,18 +70,18 @@ impl PageCache {
         state.pages.get(key).cloned()
     }
 
-    /// Whether this token's caller was found valid at `version`.
-    pub fn caller_checked(&self, version: i64, token: &str) -> bool {
+    /// The permissions of this token's caller, if it was found valid at `version`.
+    pub fn checked_caller(&self, version: i64, token: &str) -> Option<Arc<[String]>> {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         state.at(version);
-        state.callers.contains(token)
+        state.callers.get(token).cloned()
     }
 
-    /// Notes a caller found valid by reads made after `version` was read.
-    pub fn note_caller(&self, version: i64, token: &str) {
+    /// Notes a caller found valid, with its permissions, by reads made after `version` was read.
+    pub fn note_caller(&self, version: i64, token: &str, permissions: &[String]) {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         if state.version == Some(version) && state.callers.len() < MAX_CALLERS {
-            state.callers.insert(token.to_owned());
+            state.callers.insert(token.to_owned(), permissions.into());
         }
     }
 

@@ -8,7 +8,7 @@ use super::shapes::{UserBase, UserExport, UserObject};
 use super::{AppState, caller};
 use crate::auth::{self, Bearer};
 use crate::db::users::{self, User, UserChanges};
-use crate::db::{self, genres};
+use crate::db::{self, genres, tokens};
 use crate::error::{ApiError, ApiResult};
 use crate::rules::{self, PasswordPolicy};
 use rocket::http::Status;
@@ -126,6 +126,7 @@ async fn update_user(
         email: email.map(str::to_owned),
         password_hash,
     };
+    let kept = token.jti.clone();
     state
         .db
         .write(move |conn| {
@@ -140,6 +141,10 @@ async fn update_user(
                     return Err(ApiError::Validation(vec![rules::EMAIL_TAKEN.into()]));
                 }
                 other => other?,
+            }
+            // A new password ends the other sessions; the caller's own goes on (decisions F20).
+            if changes.password_hash.is_some() {
+                tokens::void_all(&tx, me.user_id, kept.as_deref())?;
             }
             tx.commit()?;
             Ok(())

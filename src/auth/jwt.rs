@@ -10,15 +10,39 @@ use serde_json::{Map, Value, json};
 
 /// Login and registration tokens live 12 hours.
 pub const ACCESS_TOKEN_SECONDS: i64 = 43_200;
-/// Password-reset links live 24 hours.
-pub const RESET_TOKEN_SECONDS: i64 = 86_400;
+/// Password-reset links live one hour (decisions F20).
+pub const RESET_TOKEN_SECONDS: i64 = 3_600;
 
 /// A decoded access token whose signature, dates and claims passed (revocation is checked separately).
 #[derive(Debug, Clone)]
 pub struct AccessToken {
     pub identity: String,
     pub jti: Option<String>,
+    /// The claim's permissions when decoded; the caller's current ones once checked against the
+    /// database (decisions F21, `super::Auth::verify`).
     pub permissions: Vec<String>,
+    /// When it was issued (`iat`), in milliseconds: tokens issued before their user's last password
+    /// change are void.
+    pub issued_ms: i64,
+}
+
+/// A decoded password-reset token (decisions F20): bound to the password it resets.
+#[derive(Debug, Clone)]
+pub struct ResetToken {
+    pub identity: String,
+    /// [`password_fingerprint`] of the password hash when the token was issued.
+    pub password: String,
+}
+
+/// The `type` claim of reset tokens: never accepted where an access token is expected.
+const RESET_TYPE: &str = "reset";
+
+/// A short digest of a stored password hash: a reset token carries it and is void once the password
+/// changed (each new hash has a new salt, so even the same password voids it: single use).
+pub fn password_fingerprint(password_hash: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(password_hash.as_bytes());
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl AccessToken {
@@ -47,26 +71,95 @@ impl JwtKeys {
         permissions: &[String],
         lifetime_seconds: i64,
     ) -> Result<String, ApiError> {
-        let now = chrono::Utc::now().timestamp();
+        let seconds = chrono::Utc::now().timestamp();
         let claims = json!({
-            "iat": now,
-            "nbf": now,
+            "iat": seconds,
+            "nbf": seconds,
             "jti": uuid::Uuid::new_v4().to_string(),
-            "exp": now + lifetime_seconds,
+            "exp": seconds + lifetime_seconds,
             "identity": identity,
             "fresh": false,
             "type": "access",
             "user_claims": {"permissions": permissions},
         });
+        self.sign(&claims)
+    }
+
+    /// A one-hour password-reset token for `identity`, bound to its current password hash.
+    pub fn issue_reset(&self, identity: &str, password_hash: &str) -> Result<String, ApiError> {
+        let now = chrono::Utc::now().timestamp();
+        self.sign(&json!({
+            "iat": now,
+            "nbf": now,
+            "jti": uuid::Uuid::new_v4().to_string(),
+            "exp": now + RESET_TOKEN_SECONDS,
+            "identity": identity,
+            "type": RESET_TYPE,
+            "pwd": password_fingerprint(password_hash),
+        }))
+    }
+
+    fn sign(&self, claims: &Value) -> Result<String, ApiError> {
         Ok(jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),
-            &claims,
+            claims,
             &self.encoding,
         )?)
     }
 
-    /// Decodes and checks a token the way PyJWT 1.7 + flask-jwt-extended 3.25 do, in their order.
+    /// Decodes and checks an access token the way PyJWT 1.7 + flask-jwt-extended 3.25 do, in their
+    /// order. A reset token is refused as flask-jwt-extended refuses a refresh token.
     pub fn decode(&self, token: &str) -> Result<AccessToken, ApiError> {
+        let invalid = |msg: &'static str| ApiError::token(Status::UnprocessableEntity, msg);
+        let (claims, identity) = self.claims(token)?;
+        match claims.get("type").map(|t| t.as_str()) {
+            None | Some(Some("access")) => {}
+            Some(Some("refresh" | RESET_TYPE)) => {
+                return Err(invalid("Only access tokens are allowed"));
+            }
+            Some(_) => return Err(invalid("Missing or invalid claim: type")),
+        }
+        let jti = claims.get("jti").and_then(Value::as_str).map(str::to_owned);
+        let permissions = claims
+            .get("user_claims")
+            .and_then(|c| c.get("permissions"))
+            .and_then(Value::as_array)
+            .map(|list| {
+                list.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let issued_ms = claims
+            .get("iat")
+            .and_then(Value::as_f64)
+            .map_or(0, |s| (s * 1000.0) as i64);
+        Ok(AccessToken {
+            identity,
+            jti,
+            permissions,
+            issued_ms,
+        })
+    }
+
+    /// Decodes a password-reset token: the same structural, signature and date checks (and texts) as
+    /// an access token, then its purpose; an access token here is `None` (decisions F20).
+    pub fn decode_reset(&self, token: &str) -> Result<Option<ResetToken>, ApiError> {
+        let (claims, identity) = self.claims(token)?;
+        if claims.get("type").and_then(Value::as_str) != Some(RESET_TYPE) {
+            return Ok(None);
+        }
+        let password = claims
+            .get("pwd")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        Ok(Some(ResetToken { identity, password }))
+    }
+
+    /// The claims of a token whose structure, signature and dates passed, and its identity.
+    fn claims(&self, token: &str) -> Result<(Map<String, Value>, String), ApiError> {
         let invalid = |msg: String| ApiError::token(Status::UnprocessableEntity, msg);
 
         let (signing_input, signature) = token
@@ -120,28 +213,7 @@ impl JwtKeys {
             Some(other) if !other.is_null() => other.to_string(),
             _ => return Err(invalid("Missing claim: identity".into())),
         };
-        match claims.get("type").map(|t| t.as_str()) {
-            None | Some(Some("access")) => {}
-            Some(Some("refresh")) => return Err(invalid("Only access tokens are allowed".into())),
-            Some(_) => return Err(invalid("Missing or invalid claim: type".into())),
-        }
-        let jti = claims.get("jti").and_then(Value::as_str).map(str::to_owned);
-        let permissions = claims
-            .get("user_claims")
-            .and_then(|c| c.get("permissions"))
-            .and_then(Value::as_array)
-            .map(|list| {
-                list.iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default();
-        Ok(AccessToken {
-            identity,
-            jti,
-            permissions,
-        })
+        Ok((claims, identity))
     }
 }
 
@@ -207,6 +279,21 @@ mod tests {
         assert_eq!(decoded.identity, "abc");
         assert!(decoded.has_permission("access_sandbox"));
         assert!(decoded.jti.is_some());
+    }
+
+    #[test]
+    fn reset_tokens_serve_their_purpose_only() {
+        let reset = keys().issue_reset("abc", "$2b$hash").unwrap();
+        let decoded = keys().decode_reset(&reset).unwrap().unwrap();
+        assert_eq!(decoded.identity, "abc");
+        assert_eq!(decoded.password, password_fingerprint("$2b$hash"));
+        assert_ne!(decoded.password, password_fingerprint("$2b$other"));
+        assert_eq!(
+            message(keys().decode(&reset).unwrap_err()),
+            "Only access tokens are allowed"
+        );
+        let access = keys().issue("abc", &[], 60).unwrap();
+        assert!(keys().decode_reset(&access).unwrap().is_none());
     }
 
     #[test]

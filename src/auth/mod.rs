@@ -78,11 +78,11 @@ impl Auth {
         }
     }
 
-    /// Checks a request's bearer token: header, signature, dates, claims, then revocation.
+    /// Checks a request's bearer token: header, signature, dates, claims, then revocation; the token
+    /// comes back with its caller's current permissions (decisions F21).
     pub async fn verify(&self, bearer: &Bearer) -> ApiResult<AccessToken> {
         let token = self.decode(bearer)?;
-        self.ensure_not_revoked(&token).await?;
-        Ok(token)
+        self.current(token).await
     }
 
     /// The first part of [`Auth::verify`]: header, signature, dates and claims, without the database.
@@ -92,10 +92,9 @@ impl Auth {
         self.keys.decode(bearer.token()?)
     }
 
-    /// Revoked means revoked everywhere, the reset route included (decisions F12).
-    pub async fn ensure_not_revoked(&self, token: &AccessToken) -> ApiResult<()> {
-        let token = token.clone();
-        self.db.run(move |conn| not_revoked(conn, &token)).await
+    /// [`current`] on the pool.
+    pub async fn current(&self, token: AccessToken) -> ApiResult<AccessToken> {
+        self.db.run(move |conn| current(conn, token)).await
     }
 
     /// A 12-hour access token for a user, with the permissions of its roles as they are now.
@@ -105,18 +104,28 @@ impl Auth {
     }
 }
 
-/// 401 "Token has been revoked" for a revoked token (inside database work already running).
-pub fn not_revoked(conn: &rusqlite::Connection, token: &AccessToken) -> ApiResult<()> {
-    let Some(jti) = token.jti.as_deref() else {
-        return Ok(());
-    };
-    if tokens::is_revoked(conn, jti)? {
+/// A decoded token as it stands now: 401 "Token has been revoked" if it was revoked — by a logout
+/// (decisions F12) or by its user's password change since it was issued (F20) — otherwise the token
+/// with its caller's current permissions in place of the claim's (F21: a granted or revoked role, a
+/// deleted account act at once). Inside database work already running.
+pub fn current(conn: &rusqlite::Connection, mut token: AccessToken) -> ApiResult<AccessToken> {
+    let jti = token.jti.as_deref();
+    let revoked = match jti {
+        Some(jti) => tokens::is_revoked(conn, jti)?,
+        None => false,
+    } || tokens::cut_off(conn, &token.identity, token.issued_ms, jti)?;
+    if revoked {
         return Err(ApiError::token(
             Status::Unauthorized,
             "Token has been revoked",
         ));
     }
-    Ok(())
+    // An unknown caller keeps the claim's: the route's caller lookup answers 404 where the
+    // reference's order puts it (a permission check may come first).
+    if let Some(permissions) = crate::db::users::permissions_of(conn, &token.identity)? {
+        token.permissions = permissions;
+    }
+    Ok(token)
 }
 
 /// 403 "Permission missing" unless the token carries `permission`.

@@ -111,6 +111,15 @@ pub fn detach_role(conn: &Connection, user_id: i64, role_name: &str) -> rusqlite
 }
 
 /// Every permission of every role of the user, in database order, duplicates kept (1.5).
+/// The permissions of the user with this uuid as they are now; `None` for an unknown user.
+pub fn permissions_of(conn: &Connection, uuid: &str) -> rusqlite::Result<Option<Vec<String>>> {
+    let user_id: Option<i64> = conn
+        .prepare_cached(r#"SELECT user_id FROM "user" WHERE uuid = ?1"#)?
+        .query_row([uuid], |r| r.get(0))
+        .optional()?;
+    user_id.map(|id| permissions(conn, id)).transpose()
+}
+
 pub fn permissions(conn: &Connection, user_id: i64) -> rusqlite::Result<Vec<String>> {
     let mut stmt = conn.prepare_cached(
         "SELECT rp.permission FROM user_role ur

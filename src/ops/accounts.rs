@@ -160,6 +160,8 @@ pub fn set_password(
     let hash =
         password::hash_blocking(password, cost).map_err(|e| AccountError::Hash(e.to_string()))?;
     users::set_password_hash(conn, user.user_id, &hash)?;
+    // Every session of the account ends with it (decisions F20).
+    crate::db::tokens::void_all(conn, user.user_id, None)?;
     Ok(())
 }
 

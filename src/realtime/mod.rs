@@ -88,13 +88,11 @@ async fn identify(
         .keys
         .decode(text)
         .map_err(|_| Refusal::Unauthorized)?;
-    ctx.auth
-        .ensure_not_revoked(&token)
-        .await
-        .map_err(|e| match e {
-            ApiError::Token { .. } => Refusal::Unauthorized,
-            _ => Refusal::Unavailable,
-        })?;
+    // Revocation, and the caller's permissions as they are now (F12, F21).
+    let token = ctx.auth.current(token).await.map_err(|e| match e {
+        ApiError::Token { .. } => Refusal::Unauthorized,
+        _ => Refusal::Unavailable,
+    })?;
     let identity = token.identity.clone();
     let user = ctx
         .db

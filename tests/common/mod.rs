@@ -207,6 +207,31 @@ impl TestApp {
         }))
     }
 
+    /// Runs `f` while the user has no role, so no permission (they are read from the database on
+    /// every request, decisions F21), then gives the roles back.
+    pub fn without_roles<T>(&self, uuid: &str, f: impl FnOnce() -> T) -> T {
+        let user_id = self.user_id(uuid);
+        let conn = self.db();
+        let roles: Vec<i64> = conn
+            .prepare("SELECT role_id FROM user_role WHERE user_id = ?1")
+            .unwrap()
+            .query_map([user_id], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        conn.execute("DELETE FROM user_role WHERE user_id = ?1", [user_id])
+            .unwrap();
+        let out = f();
+        for role in roles {
+            conn.execute(
+                "INSERT INTO user_role (user_id, role_id) VALUES (?1, ?2)",
+                [user_id, role],
+            )
+            .unwrap();
+        }
+        out
+    }
+
     pub fn add_genre(&self, name: &str, content_type: &str) -> i64 {
         let conn = self.db();
         conn.execute(
