@@ -28,7 +28,7 @@ pub struct Settings {
     pub bcrypt_cost: u32,
 
     /// SMTP server for outgoing mail, e.g. `smtps://user:pass@mail.example.com` or
-    /// `smtp://localhost:25`. Without it, mails are written to the log instead of being sent.
+    /// `smtp://localhost:25`. Without it, mails are written as files into --mail-dir.
     #[arg(
         long,
         global = true,
@@ -36,6 +36,11 @@ pub struct Settings {
         hide_env_values = true
     )]
     pub smtp_url: Option<String>,
+
+    /// Folder where mails are written as files (`.eml`, readable by the server's user only) when no
+    /// SMTP server is set. Default: `<database>.mail` beside the database.
+    #[arg(long, global = true, env = "RECOFINEMENT_MAIL_DIR")]
+    pub mail_dir: Option<PathBuf>,
 
     /// Sender of outgoing mail.
     #[arg(
@@ -89,12 +94,22 @@ impl Settings {
             bcrypt_cost: DEFAULT_BCRYPT_COST,
             engine_interval: 5,
             smtp_url: None,
+            mail_dir: None,
             mail_from: "RecoFinement <no-reply@localhost>".into(),
             front_url: None,
             ui_dir: None,
             socketio_ping_interval: 25,
             socketio_ping_timeout: 20,
         }
+    }
+
+    /// Where mails go without SMTP (decisions F26).
+    pub fn mail_dir(&self) -> PathBuf {
+        self.mail_dir.clone().unwrap_or_else(|| {
+            let mut name = self.database.clone().into_os_string();
+            name.push(".mail");
+            PathBuf::from(name)
+        })
     }
 
     /// Where the generated JWT secret is kept when `SECRET_KEY` is not set (decisions F15).

@@ -9,6 +9,7 @@ pub mod db;
 pub mod engine;
 pub mod error;
 pub mod events;
+pub mod logging;
 pub mod mail;
 pub mod media;
 pub mod ops;

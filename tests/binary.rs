@@ -61,15 +61,27 @@ fn serve_answers_over_tcp_and_persists_to_the_file() {
     assert_eq!(docs.status, 200);
     assert!(docs.body.contains("swagger-ui-bundle.js"));
 
-    // With no SMTP server configured, the welcome mail is written to the log.
+    // With no SMTP server configured, the welcome mail is a file beside the database, which the
+    // log names.
     let deadline = Instant::now() + Duration::from_secs(20);
-    let mut seen = false;
-    while !seen && Instant::now() < deadline {
-        if let Ok(line) = server.log.recv_timeout(Duration::from_millis(200)) {
-            seen = line.contains("logged instead of sent") || line.contains("alice@example.com");
+    let mut named = None;
+    while named.is_none() && Instant::now() < deadline {
+        if let Ok(line) = server.log.recv_timeout(Duration::from_millis(200))
+            && line.contains("mail written to a file")
+        {
+            named = line
+                .split("file=")
+                .nth(1)
+                .map(|f| f.split_whitespace().next().unwrap().to_owned());
         }
     }
-    assert!(seen, "welcome mail logged");
+    let file = named.expect("the log names the mail's file");
+    assert!(
+        file.starts_with(dir.path().join("live.db.mail").to_str().unwrap()),
+        "{file}"
+    );
+    let welcome = std::fs::read_to_string(&file).unwrap();
+    assert!(welcome.contains("Welcome to RecoFinement"), "{welcome}");
 
     drop(server);
     // The data is in the file; the secret sits beside it with mode 0600.

@@ -78,6 +78,7 @@ fn queued_mails_are_delivered_over_smtp_once() {
     let transport = Transport::from_settings(
         Some(&format!("smtp://{addr}")),
         "RecoFinement <noreply@example.com>",
+        &dir.path().join("unused"),
     )
     .unwrap();
 
@@ -134,6 +135,7 @@ fn an_unreachable_server_means_retries_with_backoff_then_giving_up() {
     let transport = Transport::from_settings(
         Some(&format!("smtp://127.0.0.1:{port}")),
         "noreply@example.com",
+        &dir.path().join("unused"),
     )
     .unwrap();
 
@@ -187,11 +189,16 @@ fn an_unreachable_server_means_retries_with_backoff_then_giving_up() {
 }
 
 #[test]
-fn without_smtp_mails_are_logged_and_marked_sent() {
+fn without_smtp_mails_are_files_only_the_server_can_read() {
+    // Decisions F26: files in a folder, never the log (a reset link is a credential).
+    use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(&dir.path().join("mail.db")).unwrap();
     queue(&db);
-    assert_eq!(mail::deliver_due(&db, &Transport::Log).unwrap().sent, 2);
+    let folder = dir.path().join("mail.db.mail");
+    let transport =
+        Transport::from_settings(None, "RecoFinement <noreply@example.com>", &folder).unwrap();
+    assert_eq!(mail::deliver_due(&db, &transport).unwrap().sent, 2);
     let kinds: Vec<String> = db
         .connection()
         .unwrap()
@@ -205,10 +212,36 @@ fn without_smtp_mails_are_logged_and_marked_sent() {
         kinds,
         vec![MailKind::Welcome.as_str(), MailKind::PasswordReset.as_str()]
     );
+    assert_eq!(
+        std::fs::metadata(&folder).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    let mut files: Vec<_> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 2, "{files:?}");
+    for file in &files {
+        assert_eq!(file.extension().unwrap(), "eml");
+        assert_eq!(
+            std::fs::metadata(file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    let reset = std::fs::read_to_string(&files[1]).unwrap();
+    assert!(reset.contains("To: bob <bob@example.com>"), "{reset}");
+    assert!(
+        reset.contains("Subject: [RecoFinement] Reset Your Password"),
+        "{reset}"
+    );
+    assert!(reset.contains("http://front/app/reset/TOKEN123"), "{reset}");
 }
 
 #[test]
 fn bad_mail_settings_are_refused() {
-    assert!(Transport::from_settings(Some("ftp://nowhere"), "a@b.co").is_err());
-    assert!(Transport::from_settings(Some("smtp://localhost"), "not an address").is_err());
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("mail");
+    assert!(Transport::from_settings(Some("ftp://nowhere"), "a@b.co", &folder).is_err());
+    assert!(Transport::from_settings(Some("smtp://localhost"), "not an address", &folder).is_err());
 }

@@ -185,3 +185,75 @@ fn permissions_are_the_callers_as_they_are_now() {
     app.get("/api/user/genre", &user.token)
         .expect(404, json!({"status": false, "message": "User not found!"}));
 }
+
+#[test]
+fn others_email_addresses_are_not_shown() {
+    // Decisions F23: a user's e-mail address is for that user only.
+    let app = TestApp::new();
+    let alice = app.register("alice@example.com", "alice");
+    let bob = app.register("bob@example.com", "bobby");
+    let found = app.get("/api/user/search/bob", &alice.token).json();
+    assert_eq!(found["content"][0]["uuid"], bob.uuid.as_str());
+    assert_eq!(
+        found["content"][0]["email"],
+        serde_json::Value::Null,
+        "{found}"
+    );
+    let mine = app.get("/api/user/search/alice", &alice.token).json();
+    assert_eq!(mine["content"][0]["email"], "alice@example.com");
+    let other = app
+        .get(&format!("/api/user/{}", bob.uuid), &alice.token)
+        .json();
+    assert_eq!(other["user"]["email"], serde_json::Value::Null, "{other}");
+    let me = app
+        .get(&format!("/api/user/{}", alice.uuid), &alice.token)
+        .json();
+    assert_eq!(me["user"]["email"], "alice@example.com", "{me}");
+
+    let group = app
+        .request(
+            "POST",
+            "/api/group",
+            Some(&alice.token),
+            Some(&json!({"name": "friends"})),
+        )
+        .json();
+    let id = group["group"]["group_id"].as_i64().unwrap();
+    assert_eq!(
+        group["group"]["owner"]["email"], "alice@example.com",
+        "{group}"
+    );
+    app.request(
+        "POST",
+        &format!("/api/group/{id}/invitations"),
+        Some(&alice.token),
+        Some(&json!({"uuid": bob.uuid})),
+    );
+    let seen_by_bob = app.get(&format!("/api/group/{id}"), &bob.token).json();
+    assert_eq!(
+        seen_by_bob["group"]["owner"]["email"],
+        serde_json::Value::Null,
+        "{seen_by_bob}"
+    );
+    assert_eq!(
+        seen_by_bob["group"]["invitations"][0]["email"],
+        "bob@example.com"
+    );
+    let seen_by_alice = app.get(&format!("/api/group/{id}"), &alice.token).json();
+    assert_eq!(
+        seen_by_alice["group"]["invitations"][0]["email"],
+        serde_json::Value::Null
+    );
+}
+
+#[test]
+fn authenticated_json_is_never_stored_by_caches() {
+    let app = TestApp::new();
+    let alice = app.register("alice@example.com", "alice");
+    let reply = app.get("/api/user/genre", &alice.token);
+    assert_eq!(reply.header("Cache-Control"), Some("no-store"));
+    let reply = app.get("/api/movie?page=1", &alice.token);
+    assert_eq!(reply.header("Cache-Control"), Some("no-store"));
+    let health = app.raw("GET", "/api/health", None, None, None);
+    assert_eq!(health.header("Cache-Control"), None);
+}

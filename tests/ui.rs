@@ -289,3 +289,26 @@ fn a_browser_logs_in_and_launches_a_sandbox_recommendation_over_socket_io() {
         .unwrap();
     assert!(results > 0, "the launch wrote its results");
 }
+
+#[test]
+fn the_swagger_ui_works_under_its_content_security_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--engine-interval", "0"], &[]);
+    let output = node::node()
+        .arg("swagger.js")
+        .arg(server.url("/api/"))
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let report: Value = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("{e}: {stdout} {}", String::from_utf8_lossy(&output.stderr)));
+    assert_eq!(report["error"], Value::Null, "{report}");
+    assert!(
+        report["csp"]
+            .as_str()
+            .is_some_and(|csp| csp.contains("script-src 'self'")),
+        "{report}"
+    );
+    assert!(report["operations"].as_u64().unwrap() > 40, "{report}");
+    assert_eq!(report["consoleErrors"], serde_json::json!([]), "{report}");
+}

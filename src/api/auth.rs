@@ -91,7 +91,7 @@ async fn login(state: &State<AppState>, body: Body) -> ApiResult<Reply> {
         Status::Ok,
         "Successfully logged in.",
         &[
-            ("user", to_value(&UserBase::from(&user))),
+            ("user", to_value(&UserBase::seen_by(&user, &user.uuid))),
             ("access_token", token.into()),
         ],
     ))
@@ -157,7 +157,7 @@ async fn register(state: &State<AppState>, body: Body) -> ApiResult<Reply> {
         Status::Created,
         "User has been registered.",
         &[
-            ("user", to_value(&UserBase::from(&user))),
+            ("user", to_value(&UserBase::seen_by(&user, &user.uuid))),
             ("access_token", token.into()),
         ],
     ))

@@ -40,7 +40,13 @@ pub struct GroupObject {
     pub invitations: Vec<UserBase>,
 }
 
-fn group_object(conn: &rusqlite::Connection, group: &Group) -> ApiResult<serde_json::Value> {
+/// A group as the user `viewer` (a uuid) sees it: others' e-mail addresses hidden (decisions F23).
+fn group_object(
+    conn: &rusqlite::Connection,
+    group: &Group,
+    viewer: &str,
+) -> ApiResult<serde_json::Value> {
+    let seen = |user: &users::User| UserBase::seen_by(user, viewer);
     let owner = group
         .owner_id
         .map(|id| users::find_by_id(conn, id))
@@ -49,14 +55,14 @@ fn group_object(conn: &rusqlite::Connection, group: &Group) -> ApiResult<serde_j
     let object = GroupObject {
         group_id: group.group_id,
         name: group.name.clone(),
-        owner: owner.as_ref().map(UserBase::from),
+        owner: owner.as_ref().map(seen),
         members: groups::members(conn, group.group_id)?
             .iter()
-            .map(UserBase::from)
+            .map(seen)
             .collect(),
         invitations: groups::invited(conn, group.group_id)?
             .iter()
-            .map(UserBase::from)
+            .map(seen)
             .collect(),
     };
     Ok(to_value(&object))
@@ -89,7 +95,7 @@ async fn create_group(state: &State<AppState>, bearer: Bearer, body: Body) -> Ap
         .write(move |conn| {
             let me = caller_in(conn, &token)?;
             let group_id = groups::create(conn, &name, me.user_id)?;
-            group_object(conn, &existing(conn, group_id)?)
+            group_object(conn, &existing(conn, group_id)?, &me.uuid)
         })
         .await?;
     // A group's lists follow its people (queued by the triggers of V13).
@@ -107,10 +113,10 @@ async fn create_group(state: &State<AppState>, bearer: Bearer, body: Body) -> Ap
               (status = 404, description = "\"Group not found!\"", body = docs::MessageReply)))]
 #[get("/<group_id>")]
 async fn get_group(state: &State<AppState>, bearer: Bearer, group_id: IntId) -> ApiResult<Reply> {
-    state.auth.verify(&bearer).await?;
+    let token = state.auth.verify(&bearer).await?;
     let group = state
         .db
-        .run(move |conn| group_object(conn, &existing(conn, group_id.0)?))
+        .run(move |conn| group_object(conn, &existing(conn, group_id.0)?, &token.identity))
         .await?;
     Ok(Reply::with(
         Status::Ok,
@@ -207,7 +213,7 @@ async fn invite(
             }
             groups::invite(&tx, group.group_id, invited.user_id)?;
             tx.commit()?;
-            group_object(conn, &group)
+            group_object(conn, &group, &token.identity)
         })
         .await?;
     Ok(Reply::with(
@@ -257,7 +263,7 @@ async fn accept_invitation(
             }
             groups::accept(&tx, group.group_id, me.user_id)?;
             tx.commit()?;
-            group_object(conn, &group)
+            group_object(conn, &group, &token.identity)
         })
         .await?;
     state.engine_signal.wake();

@@ -7,6 +7,7 @@ pub mod catchers;
 pub mod cors;
 pub mod docs;
 pub mod group;
+pub mod headers;
 pub mod health;
 pub mod media;
 pub mod pages;
@@ -56,8 +57,12 @@ pub enum StartError {
 pub fn build(settings: &Settings) -> Result<Rocket<Build>, StartError> {
     let db = Db::open(&settings.database)?;
     let secret = secret::load_or_create(&settings.secret_file())?;
-    let transport = Transport::from_settings(settings.smtp_url.as_deref(), &settings.mail_from)
-        .map_err(StartError::Mail)?;
+    let transport = Transport::from_settings(
+        settings.smtp_url.as_deref(),
+        &settings.mail_from,
+        &settings.mail_dir(),
+    )
+    .map_err(StartError::Mail)?;
     let ui = settings
         .ui_dir
         .as_deref()
@@ -116,6 +121,7 @@ fn assemble(
         .attach(cors::NoteRequest)
         .attach(cors::cors().map_err(|e| StartError::Cors(e.to_string()))?)
         .attach(cors::ReferenceCors)
+        .attach(headers::SecurityHeaders)
         .attach(AdHoc::on_liftoff("background workers", move |rocket| {
             Box::pin(async move {
                 let config = rocket.config();

@@ -17,11 +17,17 @@ pub struct UserBase {
     pub role: serde_json::Map<String, serde_json::Value>,
 }
 
-impl From<&User> for UserBase {
-    fn from(user: &User) -> Self {
+/// A user's e-mail address as `viewer` (a user uuid) may see it: its own only (decisions F23).
+fn email_for(user: &User, viewer: &str) -> Option<String> {
+    user.email.clone().filter(|_| user.uuid == viewer)
+}
+
+impl UserBase {
+    /// The shape of `user` as the user `viewer` (a uuid) sees it.
+    pub fn seen_by(user: &User, viewer: &str) -> Self {
         UserBase {
             uuid: user.uuid.clone(),
-            email: user.email.clone(),
+            email: email_for(user, viewer),
             username: user.username.clone(),
             preferences_defined: user.preferences_defined,
             role: serde_json::Map::new(),
@@ -42,11 +48,16 @@ pub struct UserObject {
 }
 
 impl UserObject {
-    pub fn load(conn: &rusqlite::Connection, user: &User) -> rusqlite::Result<UserObject> {
+    /// `user` as the user `viewer` (a uuid) sees it.
+    pub fn load(
+        conn: &rusqlite::Connection,
+        user: &User,
+        viewer: &str,
+    ) -> rusqlite::Result<UserObject> {
         let m = users::memberships(conn, user.user_id)?;
         Ok(UserObject {
             uuid: user.uuid.clone(),
-            email: user.email.clone(),
+            email: email_for(user, viewer),
             username: user.username.clone(),
             preferences_defined: user.preferences_defined,
             groups: m.groups,
@@ -71,7 +82,7 @@ pub struct UserExport {
 impl UserExport {
     pub fn load(conn: &rusqlite::Connection, user: &User) -> rusqlite::Result<UserExport> {
         Ok(UserExport {
-            user: UserObject::load(conn, user)?,
+            user: UserObject::load(conn, user, &user.uuid)?,
             liked_genres: users::liked_genres(conn, user.user_id)?,
             linked_services: users::linked_services(conn, user.user_id)?,
             meta_user_content: users::metas(conn, user.user_id)?,

@@ -54,7 +54,7 @@ async fn get_user(state: &State<AppState>, bearer: Bearer, uuid: UuidParam) -> A
     caller(state, &token).await?;
     let user = state
         .db
-        .run(move |conn| Ok(UserObject::load(conn, &target)?))
+        .run(move |conn| Ok(UserObject::load(conn, &target, &token.identity)?))
         .await?;
     Ok(Reply::with(
         Status::Ok,
@@ -231,7 +231,10 @@ async fn search_users(
         .db
         .run(move |conn| Ok(users::search(conn, &search_term, limit, offset)?))
         .await?;
-    let content: Vec<UserBase> = found.iter().map(UserBase::from).collect();
+    let content: Vec<UserBase> = found
+        .iter()
+        .map(|user| UserBase::seen_by(user, &token.identity))
+        .collect();
     Ok(Reply::page(
         "Track data sent",
         &page,

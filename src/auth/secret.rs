@@ -17,11 +17,23 @@ pub enum SecretError {
         "the secret file {0} is empty; delete it to generate a new secret (this logs everybody out)"
     )]
     EmptyFile(String),
+    #[error(
+        "SECRET_KEY is {0} bytes long: use at least {MIN_SECRET_BYTES} random bytes (e.g. `openssl rand -hex 32`), or unset it to use a generated secret"
+    )]
+    TooShort(usize),
 }
+
+/// A shorter signing secret falls to an offline guess from any one token (decisions F24).
+pub const MIN_SECRET_BYTES: usize = 32;
 
 pub fn load_or_create(secret_file: &Path) -> Result<Vec<u8>, SecretError> {
     match std::env::var(ENV_VAR) {
-        Ok(value) if !value.trim().is_empty() => Ok(value.into_bytes()),
+        Ok(value) if !value.trim().is_empty() => {
+            if value.len() < MIN_SECRET_BYTES {
+                return Err(SecretError::TooShort(value.len()));
+            }
+            Ok(value.into_bytes())
+        }
         Ok(_) => {
             // The reference's default .env has SECRET_KEY="": never sign with an empty key.
             tracing::warn!("{ENV_VAR} is set but empty: using the generated secret instead");
