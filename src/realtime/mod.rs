@@ -12,9 +12,10 @@ use crate::auth::Auth;
 use crate::auth::jwt::AccessToken;
 use crate::db::{Db, profiles, users};
 use crate::error::ApiError;
+use rocket::tokio::sync::watch;
 use serde_json::{Value, json};
 use socketioxide::SocketIo;
-use socketioxide::extract::{SocketRef, State, TryData};
+use socketioxide::extract::{Extension, SocketRef, State, TryData};
 use socketioxide::handler::ConnectHandler;
 use std::sync::Arc;
 use std::time::Duration;
@@ -106,9 +107,52 @@ async fn identify(
     Ok((user, token))
 }
 
-/// Connect middleware: a refusal becomes the CONNECT_ERROR `{"message": <text>}`.
+/// Connect middleware: a refusal becomes the CONNECT_ERROR `{"message": <text>}`. An admitted
+/// socket gets its event handlers here, before the CONNECT packet goes out: the client emits `join`
+/// as soon as it is connected, and an event that arrives before its handler is dropped. The
+/// handlers wait for the `connect` answer to be sent, so that it comes first, as in the reference.
 async fn admit(socket: SocketRef, State(ctx): State<Context>) -> Result<(), Refusal> {
-    identify(&socket, &ctx).await.map(|_| ())
+    identify(&socket, &ctx).await?;
+    let (greeted, greeting) = watch::channel(false);
+    socket.extensions.insert(Greeted(Arc::new(greeted)));
+    on_event(&socket, "join", &greeting, |s, ctx, data| {
+        membership(s, ctx, data, true)
+    });
+    on_event(&socket, "leave", &greeting, |s, ctx, data| {
+        membership(s, ctx, data, false)
+    });
+    on_event(&socket, "recommend", &greeting, on_recommend);
+    Ok(())
+}
+
+/// Set once the socket's `connect` answer is sent.
+#[derive(Clone)]
+struct Greeted(Arc<watch::Sender<bool>>);
+
+type Payload = Result<Value, socketioxide::ParserError>;
+
+/// Registers `handle` for `event`, to run once `greeting` says the socket was greeted.
+fn on_event<F, Fut>(
+    socket: &SocketRef,
+    event: &'static str,
+    greeting: &watch::Receiver<bool>,
+    handle: F,
+) where
+    F: Fn(SocketRef, Context, Payload) -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let greeting = greeting.clone();
+    socket.on(
+        event,
+        move |s: SocketRef, State(ctx): State<Context>, TryData(data): TryData<Value>| {
+            let (mut greeting, handle) = (greeting.clone(), handle.clone());
+            async move {
+                if greeting.wait_for(|greeted| *greeted).await.is_ok() {
+                    handle(s, ctx, data).await;
+                }
+            }
+        },
+    );
 }
 
 /// The caller of an event, or `None` (logged, nothing emitted) as the reference's handlers raise.
@@ -126,37 +170,22 @@ fn room_of(user: &users::User) -> String {
     format!("user{}", user.uuid)
 }
 
-async fn on_connect(socket: SocketRef) {
+async fn on_connect(socket: SocketRef, Extension(greeted): Extension<Greeted>) {
     emit_to(
         &socket,
         json!({"on": "connect", "action": "connect", "message": "Connected"}),
     );
-    socket.on("join", on_join);
-    socket.on("leave", on_leave);
-    socket.on("recommend", on_recommend);
+    greeted.0.send_replace(true);
 }
 
 /// An event that the reference's handler takes without arguments fails there when given some.
-fn without_payload(data: &Result<Value, socketioxide::ParserError>) -> bool {
+fn without_payload(data: &Payload) -> bool {
     matches!(data, Ok(Value::Null)) || data.is_err()
-}
-
-async fn on_join(socket: SocketRef, State(ctx): State<Context>, TryData(data): TryData<Value>) {
-    membership(socket, ctx, data, true).await;
-}
-
-async fn on_leave(socket: SocketRef, State(ctx): State<Context>, TryData(data): TryData<Value>) {
-    membership(socket, ctx, data, false).await;
 }
 
 /// `join` or `leave` the caller's room, and tell the room — after a leave, the leaver is no longer in
 /// it, so it does not hear its own leave.
-async fn membership(
-    socket: SocketRef,
-    ctx: Context,
-    data: Result<Value, socketioxide::ParserError>,
-    join: bool,
-) {
+async fn membership(socket: SocketRef, ctx: Context, data: Payload, join: bool) {
     let (event, message) = if join {
         ("join", "Room successfully joined")
     } else {
@@ -183,11 +212,7 @@ async fn membership(
     .await;
 }
 
-async fn on_recommend(
-    socket: SocketRef,
-    State(ctx): State<Context>,
-    TryData(data): TryData<Value>,
-) {
+async fn on_recommend(socket: SocketRef, ctx: Context, data: Payload) {
     let Some(user) = caller(&socket, &ctx, "recommend").await else {
         return;
     };
