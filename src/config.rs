@@ -81,6 +81,69 @@ pub struct Settings {
     #[arg(long, global = true, env = "RECOFINEMENT_SOCKETIO_PING_TIMEOUT", default_value_t = 20,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub socketio_ping_timeout: u64,
+
+    #[command(flatten)]
+    pub throttle: ThrottleSettings,
+}
+
+/// Limits on repeated failures (decisions F22): arguments of `serve`, as every setting.
+#[derive(Debug, Clone, Args)]
+pub struct ThrottleSettings {
+    /// Failed logins allowed for one account within --throttle-window; past them, logins to it are
+    /// refused (429), the right password too, until the window allows one again. 0: no limit.
+    #[arg(
+        long,
+        global = true,
+        env = "RECOFINEMENT_LOGIN_FAILURES_PER_ACCOUNT",
+        default_value_t = 5
+    )]
+    pub login_failures_per_account: u32,
+
+    /// Failed logins allowed from one client address within --throttle-window (0: no limit).
+    #[arg(
+        long,
+        global = true,
+        env = "RECOFINEMENT_LOGIN_FAILURES_PER_ADDRESS",
+        default_value_t = 50
+    )]
+    pub login_failures_per_address: u32,
+
+    /// Password-reset requests from one client address that send a mail within --throttle-window
+    /// (past them, the answer is the same and nothing is sent; 0: no limit).
+    #[arg(
+        long,
+        global = true,
+        env = "RECOFINEMENT_RESET_REQUESTS_PER_ADDRESS",
+        default_value_t = 5
+    )]
+    pub reset_requests_per_address: u32,
+
+    /// The window of those limits, in seconds.
+    #[arg(long, global = true, env = "RECOFINEMENT_THROTTLE_WINDOW", default_value_t = 900,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub throttle_window: u64,
+}
+
+impl Default for ThrottleSettings {
+    fn default() -> Self {
+        ThrottleSettings {
+            login_failures_per_account: 5,
+            login_failures_per_address: 50,
+            reset_requests_per_address: 5,
+            throttle_window: 900,
+        }
+    }
+}
+
+impl ThrottleSettings {
+    pub fn limits(&self) -> crate::auth::throttle::Limits {
+        crate::auth::throttle::Limits {
+            login_failures_per_account: self.login_failures_per_account,
+            login_failures_per_address: self.login_failures_per_address,
+            resets_per_address: self.reset_requests_per_address,
+            window: std::time::Duration::from_secs(self.throttle_window),
+        }
+    }
 }
 
 /// Where mails link to when no front-end URL is set and the server hosts no pages itself.
@@ -100,6 +163,7 @@ impl Settings {
             ui_dir: None,
             socketio_ping_interval: 25,
             socketio_ping_timeout: 20,
+            throttle: ThrottleSettings::default(),
         }
     }
 
@@ -134,6 +198,10 @@ struct RocketDefaults {
     address: std::net::IpAddr,
     port: u16,
     cli_colors: bool,
+    /// The client's address is the socket's: Rocket would believe any client's `X-Real-IP`, and
+    /// the limits on failed logins go by address. Behind a trusted proxy, `ROCKET_IP_HEADER` names
+    /// the header it sets.
+    ip_header: bool,
 }
 
 impl Default for RocketDefaults {
@@ -142,6 +210,7 @@ impl Default for RocketDefaults {
             address: [127, 0, 0, 1].into(),
             port: DEFAULT_PORT,
             cli_colors: false,
+            ip_header: false,
         }
     }
 }

@@ -49,6 +49,9 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// Over a limit on repeated attempts (decisions F22).
+    #[error("too many attempts")]
+    TooManyAttempts { retry_after: std::time::Duration },
     /// Another process held SQLite's write lock longer than a writer waits (the server's own writers
     /// queue in-process and never meet this).
     #[error("database busy: {0}")]
@@ -104,6 +107,7 @@ impl ApiError {
             ApiError::RouteNotFound => Status::NotFound,
             ApiError::MethodNotAllowed => Status::MethodNotAllowed,
             ApiError::Unavailable(_) | ApiError::Busy(_) => Status::ServiceUnavailable,
+            ApiError::TooManyAttempts { .. } => Status::TooManyRequests,
             ApiError::Internal(_) => Status::InternalServerError,
         }
     }
@@ -133,6 +137,9 @@ impl ApiError {
             ApiError::Unavailable(_) => {
                 json!({"status": false, "message": "The database is not available."})
             }
+            ApiError::TooManyAttempts { .. } => {
+                json!({"status": false, "message": "Too many attempts, try again later."})
+            }
             ApiError::Busy(_) => {
                 json!({"status": false, "message": "The database is busy, try again in a moment."})
             }
@@ -157,8 +164,15 @@ impl<'r> Responder<'r, 'static> for ApiError {
             .status(self.status())
             .header(ContentType::JSON)
             .sized_body(body.len(), Cursor::new(body));
-        if matches!(self, ApiError::Busy(_)) {
-            response.raw_header("Retry-After", "1");
+        match &self {
+            ApiError::Busy(_) => {
+                response.raw_header("Retry-After", "1");
+            }
+            ApiError::TooManyAttempts { retry_after } => {
+                let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+                response.raw_header("Retry-After", seconds.max(1).to_string());
+            }
+            _ => {}
         }
         response.ok()
     }

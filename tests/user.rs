@@ -33,16 +33,22 @@ fn get_user_returns_the_target_user_object() {
         ))
         .unwrap();
     }
-    // decisions F1: alice asks for bob and gets bob.
-    app.get(&format!("/api/user/{}", bob.uuid), &alice.token).expect(
-        200,
-        json!({"status": true, "message": "User data sent", "user": {
-            "uuid": bob.uuid, "email": "bob@example.com", "username": "bob_b", "preferences_defined": false,
-            "groups": [{"group_id": 2, "name": "joined"}],
-            "invitations": [{"group_id": 3, "name": "invited"}],
-            "owned_groups": [{"group_id": 1, "name": "owned"}],
-        }}),
-    );
+    // decisions F1: alice asks for bob and gets bob — without his e-mail address (F23).
+    app.get(&format!("/api/user/{}", bob.uuid), &alice.token)
+        .expect(
+            200,
+            json!({"status": true, "message": "User data sent", "user": {
+                "uuid": bob.uuid, "email": null, "username": "bob_b", "preferences_defined": false,
+                "groups": [{"group_id": 2, "name": "joined"}],
+                "invitations": [{"group_id": 3, "name": "invited"}],
+                "owned_groups": [{"group_id": 1, "name": "owned"}],
+            }}),
+        );
+    // Bob sees his own.
+    let own = app
+        .get(&format!("/api/user/{}", bob.uuid), &bob.token)
+        .json();
+    assert_eq!(own["user"]["email"], "bob@example.com");
     // Upper-case UUID text is the same user.
     assert_eq!(
         app.get(

@@ -41,6 +41,20 @@ fn reject(errors: Vec<String>) -> ApiResult<()> {
     }
 }
 
+/// The client's address: the socket's, or the trusted proxy's header (Rocket's `ip_header`).
+pub struct ClientAddress(Option<std::net::IpAddr>);
+
+#[rocket::async_trait]
+impl<'r> rocket::request::FromRequest<'r> for ClientAddress {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(
+        request: &'r rocket::Request<'_>,
+    ) -> rocket::request::Outcome<Self, Self::Error> {
+        rocket::request::Outcome::Success(ClientAddress(request.client_ip()))
+    }
+}
+
 fn email_taken() -> ApiError {
     ApiError::Validation(vec![rules::EMAIL_TAKEN.into()])
 }
@@ -53,7 +67,7 @@ fn email_taken() -> ApiError {
         (status = 401, description = "Unknown e-mail or wrong password: \"Failed to log in.\"", body = docs::MessageReply),
     ))]
 #[post("/login", data = "<body>")]
-async fn login(state: &State<AppState>, body: Body) -> ApiResult<Reply> {
+async fn login(state: &State<AppState>, client: ClientAddress, body: Body) -> ApiResult<Reply> {
     let input = body.validate(&LOGIN)?;
     let (email, password) = (
         text(&input, "email").unwrap_or_default(),
@@ -65,10 +79,14 @@ async fn login(state: &State<AppState>, body: Body) -> ApiResult<Reply> {
     rules::check_password_length(password, &mut errors);
     reject(errors)?;
 
-    let email = email.to_owned();
+    // Over the limit of failures (F22): refused before the password is even checked.
+    if let Some(retry_after) = state.throttle.login_refused_for(email, client.0) {
+        return Err(ApiError::TooManyAttempts { retry_after });
+    }
+    let lookup = email.to_owned();
     let user = state
         .db
-        .run(move |conn| Ok(users::find_by_email(conn, &email)?))
+        .run(move |conn| Ok(users::find_by_email(conn, &lookup)?))
         .await?;
     let matches = state
         .auth
@@ -79,6 +97,7 @@ async fn login(state: &State<AppState>, body: Body) -> ApiResult<Reply> {
         )
         .await?;
     let Some(user) = user.filter(|_| matches) else {
+        state.throttle.login_failed(email, client.0);
         return Err(ApiError::unauthorized("Failed to log in."));
     };
     let user_id = user.user_id;
@@ -197,13 +216,17 @@ const FORGET_MESSAGE: &str =
         (status = 400, description = "Validation error", body = docs::ValidationErrors),
     ))]
 #[post("/forget", data = "<body>")]
-async fn forget(state: &State<AppState>, body: Body) -> ApiResult<Reply> {
+async fn forget(state: &State<AppState>, client: ClientAddress, body: Body) -> ApiResult<Reply> {
     let input = body.validate(&FORGET)?;
     let email = text(&input, "email").unwrap_or_default().to_owned();
     let mut errors = Vec::new();
     unknown_fields(&input, &FORGET, &mut errors);
     rules::check_email(&email, &mut errors);
     reject(errors)?;
+    // Over the limit of requests (F22): the same answer, and no mail.
+    if !state.throttle.reset_allowed(client.0) {
+        return Ok(Reply::message(Status::Ok, FORGET_MESSAGE));
+    }
 
     let lookup = email.clone();
     let found = state

@@ -37,6 +37,7 @@ pub struct AppState {
     pub mail_signal: MailSignal,
     pub engine_signal: crate::engine::EngineSignal,
     pub pages: Arc<pages::PageCache>,
+    pub throttle: crate::auth::throttle::Throttle,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +82,7 @@ pub fn build(settings: &Settings) -> Result<Rocket<Build>, StartError> {
         mail_signal: MailSignal::default(),
         engine_signal: crate::engine::EngineSignal::default(),
         pages: Arc::default(),
+        throttle: crate::auth::throttle::Throttle::new(settings.throttle.limits()),
     };
     let heartbeat = crate::realtime::Heartbeat {
         interval: std::time::Duration::from_secs(settings.socketio_ping_interval),

@@ -8,6 +8,7 @@
 pub mod jwt;
 pub mod password;
 pub mod secret;
+pub mod throttle;
 
 use crate::db::{Db, tokens};
 use crate::error::{ApiError, ApiResult};
