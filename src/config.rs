@@ -37,6 +37,13 @@ pub struct Settings {
     )]
     pub smtp_url: Option<String>,
 
+    /// Largest size the server lets the database grow to, in megabytes (SQLite's max_page_count):
+    /// past it, writes answer 503 "Storage unavailable" as on a full disk and reads go on. Unset: no
+    /// limit but the disk's.
+    #[arg(long, global = true, env = "RECOFINEMENT_MAX_DATABASE_MB",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_database_mb: Option<u64>,
+
     /// Folder where mails are written as files (`.eml`, readable by the server's user only) when no
     /// SMTP server is set. Default: `<database>.mail` beside the database.
     #[arg(long, global = true, env = "RECOFINEMENT_MAIL_DIR")]
@@ -158,6 +165,7 @@ impl Settings {
             engine_interval: 5,
             smtp_url: None,
             mail_dir: None,
+            max_database_mb: None,
             mail_from: "RecoFinement <no-reply@localhost>".into(),
             front_url: None,
             ui_dir: None,

@@ -49,6 +49,9 @@ pub enum ApiError {
     MethodNotAllowed,
     #[error("service unavailable: {0}")]
     Unavailable(String),
+    /// A write failed because the storage is full or read-only (decisions F27).
+    #[error("storage unavailable: {0}")]
+    StorageUnavailable(String),
     /// Over a limit on repeated attempts (decisions F22).
     #[error("too many attempts")]
     TooManyAttempts { retry_after: std::time::Duration },
@@ -106,7 +109,9 @@ impl ApiError {
             ApiError::TokenExpired => Status::Unauthorized,
             ApiError::RouteNotFound => Status::NotFound,
             ApiError::MethodNotAllowed => Status::MethodNotAllowed,
-            ApiError::Unavailable(_) | ApiError::Busy(_) => Status::ServiceUnavailable,
+            ApiError::Unavailable(_) | ApiError::Busy(_) | ApiError::StorageUnavailable(_) => {
+                Status::ServiceUnavailable
+            }
             ApiError::TooManyAttempts { .. } => Status::TooManyRequests,
             ApiError::Internal(_) => Status::InternalServerError,
         }
@@ -140,6 +145,9 @@ impl ApiError {
             ApiError::TooManyAttempts { .. } => {
                 json!({"status": false, "message": "Too many attempts, try again later."})
             }
+            ApiError::StorageUnavailable(_) => {
+                json!({"status": false, "message": "Storage unavailable"})
+            }
             ApiError::Busy(_) => {
                 json!({"status": false, "message": "The database is busy, try again in a moment."})
             }
@@ -155,7 +163,9 @@ impl<'r> Responder<'r, 'static> for ApiError {
             ApiError::Internal(detail) => {
                 tracing::error!(method = %request.method(), uri = %request.uri(), "{detail}")
             }
-            ApiError::Unavailable(detail) | ApiError::Busy(detail) => tracing::warn!("{detail}"),
+            ApiError::Unavailable(detail)
+            | ApiError::Busy(detail)
+            | ApiError::StorageUnavailable(detail) => tracing::warn!("{detail}"),
             _ => {}
         }
         let body = self.body();
@@ -190,9 +200,18 @@ macro_rules! internal_from {
 
 impl From<rusqlite::Error> for ApiError {
     fn from(error: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode::*;
+        let extended = match &error {
+            rusqlite::Error::SqliteFailure(e, _) => e.extended_code,
+            _ => 0,
+        };
         match error.sqlite_error_code() {
-            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
-                ApiError::Busy(error.to_string())
+            Some(DatabaseBusy | DatabaseLocked) => ApiError::Busy(error.to_string()),
+            // A full disk or file system, a read-only file system or file, an I/O failure. (A plain
+            // READONLY is a write on a reading connection: a defect of ours, not the storage.)
+            Some(DiskFull | SystemIoFailure) => ApiError::StorageUnavailable(error.to_string()),
+            Some(ReadOnly) if extended != rusqlite::ffi::SQLITE_READONLY => {
+                ApiError::StorageUnavailable(error.to_string())
             }
             _ => ApiError::Internal(format!("rusqlite::Error: {error}")),
         }

@@ -1,4 +1,6 @@
-//! `GET /api/health`: 200 with the schema version while the database answers, 503 otherwise.
+//! `GET /api/health`: 200 with the schema version while the database answers and takes writes, 503
+//! otherwise (decisions F27: after a write failed for lack of space or a read-only storage, a probe
+//! write decides, so that the server reports itself healthy again by itself once space is back).
 
 use super::AppState;
 use super::docs;
@@ -20,6 +22,9 @@ pub fn routes() -> Vec<Route> {
     ))]
 #[get("/health")]
 async fn health(state: &State<AppState>) -> ApiResult<Reply> {
+    if state.db.storage_fault() {
+        state.db.write(|conn| Ok(db::probe_write(conn)?)).await?;
+    }
     let version = state
         .db
         .run(|conn| db::schema_version(conn).map_err(|e| ApiError::Unavailable(e.to_string())))

@@ -56,7 +56,8 @@ pub enum StartError {
 
 /// Opens the database (migrating it), loads the JWT secret and builds the application.
 pub fn build(settings: &Settings) -> Result<Rocket<Build>, StartError> {
-    let db = Db::open(&settings.database)?;
+    let max_bytes = settings.max_database_mb.map(|mb| mb * 1024 * 1024);
+    let db = Db::open_limited(&settings.database, max_bytes)?;
     let secret = secret::load_or_create(&settings.secret_file())?;
     let transport = Transport::from_settings(
         settings.smtp_url.as_deref(),

@@ -57,6 +57,14 @@ pub enum StoreError {
         path: PathBuf,
         source: rusqlite::Error,
     },
+    #[error(
+        "{path} is read-only: the server writes its database (check the permissions and the file system)"
+    )]
+    ReadOnlyFile { path: PathBuf },
+    #[error(
+        "the folder {path} is read-only: the server creates its database's -wal and -shm files there (check the permissions and the file system)"
+    )]
+    ReadOnlyFolder { path: PathBuf },
     #[error("{path} is not a usable SQLite database: {source}")]
     NotADatabase {
         path: PathBuf,
@@ -82,6 +90,7 @@ pub struct Db {
     writer: Arc<Mutex<Connection>>,
     /// A connection that never writes: its `data_version` changes whenever anyone commits.
     watcher: Arc<Mutex<Connection>>,
+    storage_fault: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Db {
@@ -90,9 +99,24 @@ impl Db {
     /// WAL mode and migrations run on one dedicated connection before the pool exists: switching the
     /// journal mode needs an exclusive lock, which parallel pool connections would fight over.
     pub fn open(path: &Path) -> Result<Db, StoreError> {
+        Db::open_limited(path, None)
+    }
+
+    /// [`Db::open`], with the database's size capped at `max_bytes` (SQLite's `max_page_count`):
+    /// past it, writes fail as on a full disk (503) and reads go on.
+    pub fn open_limited(path: &Path, max_bytes: Option<u64>) -> Result<Db, StoreError> {
+        ensure_writable(path)?;
         let mut writer = open_connection(path)?;
         migrate(&mut writer)?;
         configure_connection(&mut writer)?;
+        if let Some(max_bytes) = max_bytes {
+            let page_size: i64 = writer.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+            let pages = (max_bytes as i64 / page_size.max(1)).max(1);
+            let _: i64 =
+                writer.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| {
+                    r.get(0)
+                })?;
+        }
         let manager = SqliteConnectionManager::file(path).with_init(|conn| {
             configure_connection(conn)?;
             // Readers only: a write here would bypass the queue of writers; SQLite refuses it.
@@ -110,7 +134,15 @@ impl Db {
             gate: writer::Gate::default(),
             writer: Arc::new(Mutex::new(writer)),
             watcher: Arc::new(Mutex::new(watcher)),
+            storage_fault: Arc::default(),
         })
+    }
+
+    /// Whether the last write failed because the storage is full or read-only (decisions F27); the
+    /// next write that succeeds clears it.
+    pub fn storage_fault(&self) -> bool {
+        self.storage_fault
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// A number that changes whenever a transaction that wrote to the database commits — from this
@@ -185,18 +217,62 @@ impl Db {
         self.on_writer(work)
     }
 
-    /// Runs `work` on the writing connection; the caller holds the gate.
+    /// Runs `work` on the writing connection; the caller holds the gate. Notes storage faults.
     fn on_writer<T>(&self, work: impl FnOnce(&mut Connection) -> ApiResult<T>) -> ApiResult<T> {
         // A panic in earlier work rolled its transaction back while unwinding: the connection is
         // usable, so a poisoned lock is taken over.
         let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        writer::in_scope(&self.gate, true, || work(&mut conn))
+        let outcome = writer::in_scope(&self.gate, true, || work(&mut conn));
+        let faulted = matches!(outcome, Err(ApiError::StorageUnavailable(_)));
+        if faulted != self.storage_fault() {
+            self.storage_fault
+                .store(faulted, std::sync::atomic::Ordering::Relaxed);
+            if faulted {
+                tracing::error!("writes fail: the storage is full or read-only");
+            } else {
+                tracing::info!("writes succeed again");
+            }
+        }
+        outcome
     }
 }
 
 fn data_version(conn: &Connection) -> rusqlite::Result<i64> {
     conn.prepare_cached("PRAGMA data_version")?
         .query_row([], |r| r.get(0))
+}
+
+/// Refuses a database file, or the folder it is to be created in, that cannot be written, with a
+/// message that says so (SQLite would only say "unable to open database file").
+fn ensure_writable(path: &Path) -> Result<(), StoreError> {
+    let denied = |e: &std::io::Error| {
+        matches!(
+            e.kind(),
+            std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+        )
+    };
+    if path.exists()
+        && let Err(e) = std::fs::OpenOptions::new().write(true).open(path)
+        && denied(&e)
+    {
+        return Err(StoreError::ReadOnlyFile {
+            path: path.to_owned(),
+        });
+    }
+    let folder = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let probe = folder.join(format!(".recofinement-write-probe-{}", std::process::id()));
+    match std::fs::File::create(&probe) {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            Ok(())
+        }
+        Err(e) if denied(&e) => Err(StoreError::ReadOnlyFolder { path: folder }),
+        // Another problem (a missing folder...): SQLite's own error says it.
+        Err(_) => Ok(()),
+    }
 }
 
 /// Opens one connection, switches the file to WAL mode (stored in the file, so every later connection
@@ -362,6 +438,18 @@ pub fn migrate(conn: &mut Connection) -> Result<Vec<String>, StoreError> {
         .iter()
         .map(|m| m.to_string())
         .collect())
+}
+
+/// Writes and removes 64 KB in one transaction: it fails where the writes of a request would, for
+/// lack of space.
+pub fn probe_write(conn: &mut Connection) -> rusqlite::Result<()> {
+    let tx = write_transaction(conn)?;
+    tx.execute(
+        "INSERT INTO storage_probe (filler) VALUES (zeroblob(65536))",
+        [],
+    )?;
+    tx.execute("DELETE FROM storage_probe", [])?;
+    tx.commit()
 }
 
 /// The newest applied migration version.
