@@ -5,7 +5,8 @@
 //!
 //!     cargo bench --bench load                      # seeds target/bench-data/medium.db once (≈100k contents)
 //!     LOAD_BENCH_DB=path/to/seeded.db cargo bench --bench load
-//!     LOAD_BENCH_PARTS=writes,reads cargo bench --bench load    # some of: writes, rebuild, reads, logins
+//!     LOAD_BENCH_PARTS=writes,reads cargo bench --bench load    # some of: writes, rebuild, reads, logins, tokens
+//!     LOAD_BENCH_BASELINE_BIN=/path/to/older/recofinement …     # tokens: compare with another build
 //!     LOAD_BENCH_SECONDS=15 …                       # seconds per measurement (default 15; reads: 10)
 //!
 //! Targets: 8 writers, PATCH meta across 1,000 contents: 0 errors, p99 < 15 ms; the same during a full
@@ -304,6 +305,85 @@ fn reads_during_logins(work: &Path, seconds: u64) {
     );
 }
 
+/// p50 and p99 of one client's sequential requests to `path`, `n` of them after a warm-up.
+fn sequential(addr: &str, path: &str, auth: &str, n: usize) -> (f64, f64) {
+    let mut conn = tcp::KeepAlive::connect(addr).expect("connect");
+    let mut samples = Vec::with_capacity(n);
+    for i in 0..n + 200 {
+        let t = Instant::now();
+        let reply = conn
+            .request("GET", path, &[("Authorization", auth)], None)
+            .expect("read");
+        assert_eq!(reply.status, 200, "{path}: {}", reply.body);
+        if i >= 200 {
+            samples.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    samples.sort_by(|a, b| a.total_cmp(b));
+    (percentile(&samples, 50.0), percentile(&samples, 99.0))
+}
+
+/// What the token checks cost (issue 13: revocation, password cut-off, current permissions): one
+/// client's latency on the popular page (a kept page: checked once per database version) and on a
+/// route that reads the database each time, for this build and a baseline build
+/// (`LOAD_BENCH_BASELINE_BIN`), alternating, on the same database.
+fn token_checks(work: &Path, _seconds: u64) {
+    let Some(baseline) = std::env::var_os("LOAD_BENCH_BASELINE_BIN").map(PathBuf::from) else {
+        println!("\n(token checks: set LOAD_BENCH_BASELINE_BIN to a build to compare with)");
+        return;
+    };
+    let builds = [
+        ("baseline", baseline),
+        (
+            "this build",
+            PathBuf::from(env!("CARGO_BIN_EXE_recofinement")),
+        ),
+    ];
+    let paths = ["/api/movie?page=1", "/api/user/genre"];
+    // A copy each: a newer build migrates its copy further than the baseline knows.
+    let copies: Vec<PathBuf> = (0..builds.len())
+        .map(|i| {
+            let copy = work.with_extension(format!("build{i}.db"));
+            std::fs::copy(work, &copy).expect("copy");
+            copy
+        })
+        .collect();
+    let mut results: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+    for round in 0..2 {
+        for ((label, binary), copy) in builds.iter().zip(&copies) {
+            let server = server::serve_binary(binary, copy, "0");
+            let auth = login(&server.1, "admin@example.com");
+            let row: Vec<(f64, f64)> = paths
+                .iter()
+                .map(|p| sequential(&server.1, p, &auth, 3000))
+                .collect();
+            results.push((format!("{label}, round {}", round + 1), row));
+        }
+    }
+    for copy in &copies {
+        for suffix in ["", "-wal", "-shm", ".secret"] {
+            let mut path = copy.as_os_str().to_owned();
+            path.push(suffix);
+            let _ = std::fs::remove_file(PathBuf::from(path));
+        }
+        let mut mail = copy.as_os_str().to_owned();
+        mail.push(".mail");
+        let _ = std::fs::remove_dir_all(PathBuf::from(mail));
+    }
+    println!(
+        "\n| one client, 3,000 requests | {} p50 / p99 ms | {} p50 / p99 ms |",
+        paths[0], paths[1]
+    );
+    println!("|---|---|---|");
+    for (label, row) in results {
+        let cells: Vec<String> = row
+            .iter()
+            .map(|(p50, p99)| format!("{p50:.3} / {p99:.3}"))
+            .collect();
+        println!("| {label} | {} |", cells.join(" | "));
+    }
+}
+
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
@@ -328,8 +408,8 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(15);
-    let parts =
-        std::env::var("LOAD_BENCH_PARTS").unwrap_or_else(|_| "writes,rebuild,reads,logins".into());
+    let parts = std::env::var("LOAD_BENCH_PARTS")
+        .unwrap_or_else(|_| "writes,rebuild,reads,logins,tokens".into());
     let work = source.with_extension("load-run.db");
     let fresh_copy = || {
         for suffix in ["", "-wal", "-shm", ".secret"] {
@@ -348,6 +428,7 @@ fn main() {
         ("rebuild", writes_during_rebuild),
         ("reads", |w: &Path, s: u64| catalogue_reads(w, s.min(10))),
         ("logins", reads_during_logins),
+        ("tokens", token_checks),
     ] {
         if parts.contains(part) {
             fresh_copy();

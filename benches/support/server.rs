@@ -17,7 +17,16 @@ impl Drop for Server {
 /// Starts the server binary on `database` with the background engine every `engine_interval`
 /// seconds ("0": off), bcrypt cost 4 for new hashes; prints the server's ERROR lines.
 pub fn serve(database: &Path, engine_interval: &str) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_recofinement"))
+    serve_binary(
+        Path::new(env!("CARGO_BIN_EXE_recofinement")),
+        database,
+        engine_interval,
+    )
+}
+
+/// [`serve`] with another build of the server (a baseline to compare with).
+pub fn serve_binary(binary: &Path, database: &Path, engine_interval: &str) -> Server {
+    let mut child = Command::new(binary)
         .arg("--database")
         .arg(database)
         .env("ROCKET_PORT", "0")
