@@ -143,9 +143,9 @@ pub enum UserCommand {
     },
     /// List accounts with their roles.
     List,
-    /// Give a role (user, admin) to an account, by e-mail or uuid. Takes effect at its next login.
+    /// Give a role (user, admin) to an account, by e-mail or uuid. Takes effect at once, on existing sessions too.
     Grant { who: String, role: String },
-    /// Take a role away from an account, by e-mail or uuid. Takes effect at its next login.
+    /// Take a role away from an account, by e-mail or uuid. Takes effect at once, on existing sessions too.
     Revoke { who: String, role: String },
     /// Set an account's password (prompt or stdin, as for create).
     SetPassword { who: String },
