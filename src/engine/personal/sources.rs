@@ -1,0 +1,219 @@
+//! What the lists are computed from: the models' neighbour lists and the popular pools, loaded lazily
+//! (one user) or preloaded a medium at a time (a full run).
+
+use super::*;
+
+/// A popular content with its genres.
+pub(super) struct Popular {
+    pub(super) content_id: i64,
+    pub(super) popularity: f32,
+    pub(super) genres: Vec<i64>,
+}
+
+/// Which neighbour lists a `Lists` reads.
+#[derive(Clone, Copy)]
+pub(super) enum Model {
+    Collaborative,
+    Similar,
+}
+
+/// Neighbour lists, all preloaded for a medium (full run) or read on demand and cached.
+pub(super) struct Lists {
+    model: Model,
+    cache: IdMap<i64, Vec<(i64, f32)>>,
+    complete: bool,
+    /// Read on demand: contents deleted since the model's stage last ran, which its stored lists
+    /// may still name (V11); they are no candidates.
+    gone: Option<IdSet<i64>>,
+}
+
+impl Lists {
+    pub(super) fn lazy(model: Model) -> Lists {
+        Lists {
+            model,
+            cache: IdMap::default(),
+            complete: false,
+            gone: None,
+        }
+    }
+
+    /// Every list of one medium, in one pass, naming only `live` contents (by id: the content's
+    /// medium, `None` when there is no such content).
+    pub(super) fn preload(
+        conn: &Connection,
+        model: Model,
+        content_type: &str,
+        live: &[Option<u8>],
+    ) -> rusqlite::Result<Lists> {
+        let is_live = |id: i64| {
+            usize::try_from(id)
+                .ok()
+                .and_then(|i| live.get(i).copied().flatten())
+                .is_some()
+        };
+        let mut cache: IdMap<i64, Vec<(i64, f32)>> = IdMap::default();
+        match model {
+            Model::Collaborative => {
+                let mut stmt = conn.prepare(
+                    "SELECT n.content_id, n.neighbours FROM collaborative_neighbours n
+                     JOIN content c ON c.content_id = n.content_id WHERE c.content_type = ?1",
+                )?;
+                let mut rows = stmt.query([content_type])?;
+                while let Some(row) = rows.next()? {
+                    let blob: Vec<u8> = row.get(1)?;
+                    let mut list = collaborative::unpack(&blob);
+                    list.retain(|(id, _)| is_live(*id));
+                    cache.insert(row.get(0)?, list);
+                }
+            }
+            Model::Similar => {
+                let mut stmt = conn.prepare(
+                    "SELECT content_id0, content_id1, similarity FROM similars_content WHERE content_type0 = ?1",
+                )?;
+                let mut rows = stmt.query([content_type])?;
+                while let Some(row) = rows.next()? {
+                    let similarity: Option<f64> = row.get(2)?;
+                    let neighbour: i64 = row.get(1)?;
+                    if is_live(neighbour) {
+                        cache
+                            .entry(row.get(0)?)
+                            .or_default()
+                            .push((neighbour, similarity.unwrap_or(0.0) as f32));
+                    }
+                }
+            }
+        }
+        Ok(Lists {
+            model,
+            cache,
+            complete: true,
+            gone: None,
+        })
+    }
+
+    pub(super) fn load(&mut self, conn: &Connection, ids: &[i64]) -> rusqlite::Result<()> {
+        if self.complete {
+            return Ok(());
+        }
+        let gone = match &mut self.gone {
+            Some(gone) => gone,
+            slot => {
+                let stage = match self.model {
+                    Model::Collaborative => collaborative::STAGE,
+                    Model::Similar => crate::engine::similarity::STAGE,
+                };
+                slot.insert(crate::engine::deleted_since(
+                    conn,
+                    crate::engine::watermark(conn, stage)?,
+                )?)
+            }
+        };
+        for id in ids {
+            if self.cache.contains_key(id) {
+                continue;
+            }
+            let mut list: Vec<(i64, f32)> = match self.model {
+                Model::Collaborative => collaborative::stored(conn, *id)?,
+                Model::Similar => conn
+                    .prepare_cached(
+                        "SELECT content_id1, similarity FROM similars_content WHERE content_id0 = ?1",
+                    )?
+                    .query_map([id], |r| {
+                        Ok((r.get(0)?, r.get::<_, Option<f64>>(1)?.unwrap_or(0.0) as f32))
+                    })?
+                    .collect::<Result<_, _>>()?,
+            };
+            list.retain(|(neighbour, _)| !gone.contains(neighbour));
+            self.cache.insert(*id, list);
+        }
+        Ok(())
+    }
+
+    pub(super) fn get(&self, id: i64) -> Option<&[(i64, f32)]> {
+        self.cache.get(&id).map(Vec::as_slice)
+    }
+}
+
+/// Models and popular pools, per medium.
+pub struct Sources {
+    pub(super) collaborative: Vec<Lists>,
+    pub(super) similar: Vec<Lists>,
+    pub(super) pools: Vec<Option<Vec<Popular>>>,
+}
+
+impl Sources {
+    /// Reads what a person needs on demand (incremental runs, one user, one profile).
+    pub fn lazy() -> Sources {
+        Sources {
+            collaborative: MEDIA
+                .iter()
+                .map(|_| Lists::lazy(Model::Collaborative))
+                .collect(),
+            similar: MEDIA.iter().map(|_| Lists::lazy(Model::Similar)).collect(),
+            pools: MEDIA.iter().map(|_| None).collect(),
+        }
+    }
+
+    /// Preloads one medium's models (full runs go medium by medium to bound memory).
+    pub(super) fn preload_medium(
+        &mut self,
+        conn: &Connection,
+        medium: usize,
+        live: &[Option<u8>],
+    ) -> rusqlite::Result<()> {
+        let content_type = MEDIA[medium].table.content_type;
+        self.collaborative[medium] =
+            Lists::preload(conn, Model::Collaborative, content_type, live)?;
+        self.similar[medium] = Lists::preload(conn, Model::Similar, content_type, live)?;
+        Ok(())
+    }
+
+    pub(super) fn release_medium(&mut self, medium: usize) {
+        self.collaborative[medium] = Lists::lazy(Model::Collaborative);
+        self.similar[medium] = Lists::lazy(Model::Similar);
+    }
+
+    pub(super) fn load_pool(&mut self, conn: &Connection, medium: usize) -> rusqlite::Result<()> {
+        if self.pools[medium].is_some() {
+            return Ok(());
+        }
+        let pool: Vec<Popular> = conn
+            .prepare_cached(
+                "SELECT p.content_id, p.score, group_concat(cg.genre_id)
+                 FROM (SELECT content_id, coalesce(popularity_score, 0) AS score FROM content WHERE content_type = ?1
+                       ORDER BY popularity_score DESC, content_id LIMIT ?2) p
+                 LEFT JOIN content_genres cg ON cg.content_id = p.content_id
+                 GROUP BY p.content_id ORDER BY p.score DESC, p.content_id",
+            )?
+            .query_map(params![MEDIA[medium].table.content_type, POOL as i64], |r| {
+                let genres: Option<String> = r.get(2)?;
+                Ok(Popular {
+                    content_id: r.get(0)?,
+                    popularity: r.get::<_, f64>(1)? as f32,
+                    genres: genres
+                        .unwrap_or_default()
+                        .split(',')
+                        .filter_map(|g| g.parse().ok())
+                        .collect(),
+                })
+            })?
+            .collect::<Result<_, _>>()?;
+        self.pools[medium] = Some(pool);
+        Ok(())
+    }
+
+    /// Reads what `person`'s lists in `medium` need (nothing when preloaded).
+    pub(super) fn load_for(
+        &mut self,
+        conn: &Connection,
+        person: &Person,
+        medium: usize,
+    ) -> rusqlite::Result<()> {
+        let (history, liked) = inputs(person, medium);
+        let ids: Vec<i64> = history.iter().map(|(id, _)| *id).collect();
+        self.collaborative[medium].load(conn, &ids)?;
+        let ids: Vec<i64> = liked.iter().map(|(id, _)| *id).collect();
+        self.similar[medium].load(conn, &ids)?;
+        self.load_pool(conn, medium)
+    }
+}
