@@ -332,14 +332,7 @@ fn main() {
         source.display()
     );
     let work = source.with_extension("engine-run.db");
-    let remove_work = || {
-        for suffix in ["", "-wal", "-shm", ".secret"] {
-            let mut path = work.as_os_str().to_owned();
-            path.push(suffix);
-            let _ = std::fs::remove_file(PathBuf::from(path));
-        }
-    };
-    // A stale WAL beside a fresh copy would be replayed into it.
+    let remove_work = || server::remove_database(&work);
     remove_work();
     std::fs::copy(&source, &work).expect("copy");
     // ENGINE_BENCH_PARTS=latency (or rebuild) runs one part only.

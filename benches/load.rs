@@ -361,14 +361,7 @@ fn token_checks(work: &Path, _seconds: u64) {
         }
     }
     for copy in &copies {
-        for suffix in ["", "-wal", "-shm", ".secret"] {
-            let mut path = copy.as_os_str().to_owned();
-            path.push(suffix);
-            let _ = std::fs::remove_file(PathBuf::from(path));
-        }
-        let mut mail = copy.as_os_str().to_owned();
-        mail.push(".mail");
-        let _ = std::fs::remove_dir_all(PathBuf::from(mail));
+        server::remove_database(copy);
     }
     println!(
         "\n| one client, 3,000 requests | {} p50 / p99 ms | {} p50 / p99 ms |",
@@ -412,11 +405,7 @@ fn main() {
         .unwrap_or_else(|_| "writes,rebuild,reads,logins,tokens".into());
     let work = source.with_extension("load-run.db");
     let fresh_copy = || {
-        for suffix in ["", "-wal", "-shm", ".secret"] {
-            let mut path = work.as_os_str().to_owned();
-            path.push(suffix);
-            let _ = std::fs::remove_file(PathBuf::from(path));
-        }
+        server::remove_database(&work);
         std::fs::copy(&source, &work).expect("copy");
     };
     let cores = std::thread::available_parallelism()
@@ -435,6 +424,5 @@ fn main() {
             run(&work, seconds);
         }
     }
-    fresh_copy();
-    let _ = std::fs::remove_file(&work);
+    server::remove_database(&work);
 }

@@ -12,9 +12,9 @@ use server::Server;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-fn seeded(dir: &Path, args: &[&str]) -> Server {
+fn seed(db: &Path) {
     server::run_ok(
-        &dir.join("live.db"),
+        db,
         &[
             "seed",
             "--contents",
@@ -26,6 +26,10 @@ fn seeded(dir: &Path, args: &[&str]) -> Server {
         ],
         "",
     );
+}
+
+fn seeded(dir: &Path, args: &[&str]) -> Server {
+    seed(&dir.join("live.db"));
     Server::start(dir, args, &[])
 }
 
@@ -53,19 +57,7 @@ fn many_writers_at_once_never_meet_a_locked_database() {
     let dir = tempfile::tempdir().unwrap();
     // Without watermarks, the server's engine starts with a full run: its writes join the queue.
     let db = dir.path().join("live.db");
-    server::run_ok(
-        &db,
-        &[
-            "seed",
-            "--contents",
-            "600",
-            "--users",
-            "20",
-            "--interactions",
-            "2000",
-        ],
-        "",
-    );
+    seed(&db);
     rusqlite::Connection::open(&db)
         .unwrap()
         .execute("DELETE FROM engine_stage", [])

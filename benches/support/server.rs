@@ -60,3 +60,16 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
+
+/// Removes a database file and everything the server keeps beside it (WAL, shared memory, secret,
+/// mail folder): a stale WAL beside a fresh copy would be replayed into it.
+pub fn remove_database(database: &Path) {
+    for suffix in ["", "-wal", "-shm", ".secret"] {
+        let mut path = database.as_os_str().to_owned();
+        path.push(suffix);
+        let _ = std::fs::remove_file(std::path::PathBuf::from(path));
+    }
+    let mut mail = database.as_os_str().to_owned();
+    mail.push(".mail");
+    let _ = std::fs::remove_dir_all(std::path::PathBuf::from(mail));
+}
