@@ -146,3 +146,26 @@ fn no_token_reaches_the_log_at_any_level() {
         assert!(leaks.is_empty(), "a token in the log: {leaks:?}");
     }
 }
+
+#[test]
+fn a_route_miss_is_not_a_warning() {
+    // Rocket notes each guard that forwards a request to the next route: at info (the default),
+    // nothing of it is written.
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--engine-interval", "0"], &[]);
+    for _ in 0..3 {
+        // `/api/health` is tried by the media routes first (`/api/<medium>`), which forward.
+        tcp::request(&server.addr, "POST", "/api/health", &[], Some("{}")).unwrap();
+        tcp::request(&server.addr, "GET", "/api/nothing-here", &[], None).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let mut lines = Vec::new();
+    while let Ok(line) = server.log.recv_timeout(Duration::from_millis(300)) {
+        lines.push(line);
+    }
+    let noise: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.contains("forwarding") || l.contains("No matching routes"))
+        .collect();
+    assert!(noise.is_empty(), "{noise:?}");
+}

@@ -27,7 +27,8 @@ fn health(server: &Server) -> tcp::HttpReply {
     tcp::request(&server.addr, "GET", "/api/health", &[], None).unwrap()
 }
 
-/// Fills the database with a table of our own up to about `bytes`.
+/// Fills the database with a table of our own until it reaches `bytes` (SQLite's own limit, as the
+/// server's `--max-database-mb` sets it): not one page is left.
 fn fill(db: &Path, bytes: usize) {
     let conn = rusqlite::Connection::open(db).unwrap();
     conn.execute_batch("CREATE TABLE IF NOT EXISTS test_filler (data BLOB)")
@@ -35,15 +36,21 @@ fn fill(db: &Path, bytes: usize) {
     let page: i64 = conn
         .query_row("PRAGMA page_size", [], |r| r.get(0))
         .unwrap();
-    loop {
-        let pages: i64 = conn
-            .query_row("PRAGMA page_count", [], |r| r.get(0))
-            .unwrap();
-        if (pages * page) as usize >= bytes {
-            break;
-        }
-        conn.execute("INSERT INTO test_filler VALUES (zeroblob(16000))", [])
-            .unwrap();
+    let _: i64 = conn
+        .query_row(
+            &format!("PRAGMA max_page_count = {}", bytes as i64 / page),
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    for size in [16_000, 1_000, 100] {
+        while conn
+            .execute(
+                &format!("INSERT INTO test_filler VALUES (zeroblob({size}))"),
+                [],
+            )
+            .is_ok()
+        {}
     }
 }
 
@@ -52,8 +59,8 @@ fn a_full_store_answers_503_and_recovers_by_itself() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("live.db");
     server::run_ok(&db, &["migrate"], "");
-    // A 2 MB limit, filled to a few pages under it.
-    fill(&db, 2 * 1024 * 1024 - 6 * 4096);
+    // A 2 MB limit, and the store filled up to it.
+    fill(&db, 2 * 1024 * 1024);
     let server = Server::start(
         dir.path(),
         &["--engine-interval", "0", "--max-database-mb", "2"],

@@ -23,7 +23,7 @@ pub fn routes() -> Vec<Route> {
 #[get("/health")]
 async fn health(state: &State<AppState>) -> ApiResult<Reply> {
     if state.db.storage_fault() {
-        state.db.write(|conn| Ok(db::probe_write(conn)?)).await?;
+        state.db.probe_storage().await?;
     }
     let version = state
         .db

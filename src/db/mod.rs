@@ -138,11 +138,25 @@ impl Db {
         })
     }
 
-    /// Whether the last write failed because the storage is full or read-only (decisions F27); the
-    /// next write that succeeds clears it.
+    /// Whether a write failed because the storage is full or read-only (decisions F27), and no
+    /// probe since showed that writes succeed again ([`Db::probe_storage`]). (Other writes do not
+    /// tell: a row changed in place needs no new space.)
     pub fn storage_fault(&self) -> bool {
         self.storage_fault
             .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Writes and removes 64 KB, as much as a request's writes need; on success the storage fault
+    /// is over.
+    pub async fn probe_storage(&self) -> ApiResult<()> {
+        self.write(|conn| Ok(probe_write(conn)?)).await?;
+        if self
+            .storage_fault
+            .swap(false, std::sync::atomic::Ordering::Relaxed)
+        {
+            tracing::info!("writes succeed again");
+        }
+        Ok(())
     }
 
     /// A number that changes whenever a transaction that wrote to the database commits — from this
@@ -223,15 +237,12 @@ impl Db {
         // usable, so a poisoned lock is taken over.
         let mut conn = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         let outcome = writer::in_scope(&self.gate, true, || work(&mut conn));
-        let faulted = matches!(outcome, Err(ApiError::StorageUnavailable(_)));
-        if faulted != self.storage_fault() {
-            self.storage_fault
-                .store(faulted, std::sync::atomic::Ordering::Relaxed);
-            if faulted {
-                tracing::error!("writes fail: the storage is full or read-only");
-            } else {
-                tracing::info!("writes succeed again");
-            }
+        if matches!(outcome, Err(ApiError::StorageUnavailable(_)))
+            && !self
+                .storage_fault
+                .swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            tracing::error!("writes fail: the storage is full or read-only");
         }
         outcome
     }
@@ -442,7 +453,7 @@ pub fn migrate(conn: &mut Connection) -> Result<Vec<String>, StoreError> {
 
 /// Writes and removes 64 KB in one transaction: it fails where the writes of a request would, for
 /// lack of space.
-pub fn probe_write(conn: &mut Connection) -> rusqlite::Result<()> {
+fn probe_write(conn: &mut Connection) -> rusqlite::Result<()> {
     let tx = write_transaction(conn)?;
     tx.execute(
         "INSERT INTO storage_probe (filler) VALUES (zeroblob(65536))",
