@@ -6,7 +6,7 @@
 //! which are all lower.
 
 use super::body::{Body, Field, Schema, Ty, unknown_fields};
-use super::pages::PageKey;
+use super::pages::{PageKey, catalogue_page};
 use super::params::IntId;
 use super::reply::{Page, Reply, strict_page};
 use super::{AppState, caller_in};
@@ -93,48 +93,6 @@ async fn popular(
         Ok(items_reply(&medium.popular_message(), &page, total, items))
     })
     .await
-}
-
-/// A catalogue page, the same for every caller: the token's revocation and the caller are checked
-/// in the same visit to the database as the page, and both the checked callers and the page are
-/// kept while the database has not changed (`super::pages`).
-async fn catalogue_page(
-    state: &AppState,
-    bearer: &Bearer,
-    key: PageKey,
-    permission: Option<&'static str>,
-    render: impl FnOnce(&rusqlite::Connection) -> ApiResult<Reply> + Send + 'static,
-) -> ApiResult<Reply> {
-    let token = state.auth.decode(bearer)?;
-    let (db, pages) = (state.db.clone(), state.pages.clone());
-    let seen = token.jti.clone().unwrap_or_else(|| token.identity.clone());
-    // A kept page for a caller already checked at the current version: no trip to the database.
-    if let Some(version) = db.version_now()
-        && let Some(permissions) = pages.checked_caller(version, &seen)
-        && permission.is_none_or(|p| permissions.iter().any(|has| has == p))
-        && let Some(page) = pages.get(version, &key)
-    {
-        return Ok(Reply::Rendered(page));
-    }
-    let body = state
-        .db
-        .run(move |conn| {
-            let version = db.version()?;
-            let token = auth::current(conn, token)?;
-            caller_in(conn, &token)?;
-            pages.note_caller(version, &seen, &token.permissions);
-            if let Some(permission) = permission {
-                auth::require(&token, permission)?;
-            }
-            if let Some(page) = pages.get(version, &key) {
-                return Ok(page);
-            }
-            let body: std::sync::Arc<[u8]> = render(conn)?.body_bytes().into();
-            pages.put(version, key, body.clone());
-            Ok(body)
-        })
-        .await?;
-    Ok(Reply::Rendered(body))
 }
 
 /// Contents whose search column contains the term (case-insensitive, literal; decisions F10).

@@ -11,6 +11,10 @@
 //! The same holds for the callers checked at a version (token not revoked, account present): a
 //! logout or a deleted account is a write, and the next request checks again.
 
+use super::reply::Reply;
+use super::{AppState, caller_in};
+use crate::auth::{self, Bearer};
+use crate::error::ApiResult;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -100,6 +104,48 @@ impl PageCache {
             state.bytes -= old.len();
         }
     }
+}
+
+/// A catalogue page, the same for every caller: the token's revocation and the caller are checked
+/// in the same visit to the database as the page, and both the checked callers and the page are
+/// kept while the database has not changed.
+pub async fn catalogue_page(
+    state: &AppState,
+    bearer: &Bearer,
+    key: PageKey,
+    permission: Option<&'static str>,
+    render: impl FnOnce(&rusqlite::Connection) -> ApiResult<Reply> + Send + 'static,
+) -> ApiResult<Reply> {
+    let token = state.auth.decode(bearer)?;
+    let (db, pages) = (state.db.clone(), state.pages.clone());
+    let seen = token.jti.clone().unwrap_or_else(|| token.identity.clone());
+    // A kept page for a caller already checked at the current version: no trip to the database.
+    if let Some(version) = db.version_now()
+        && let Some(permissions) = pages.checked_caller(version, &seen)
+        && permission.is_none_or(|p| permissions.iter().any(|has| has == p))
+        && let Some(page) = pages.get(version, &key)
+    {
+        return Ok(Reply::Rendered(page));
+    }
+    let body = state
+        .db
+        .run(move |conn| {
+            let version = db.version()?;
+            let token = auth::current(conn, token)?;
+            caller_in(conn, &token)?;
+            pages.note_caller(version, &seen, &token.permissions);
+            if let Some(permission) = permission {
+                auth::require(&token, permission)?;
+            }
+            if let Some(page) = pages.get(version, &key) {
+                return Ok(page);
+            }
+            let body: std::sync::Arc<[u8]> = render(conn)?.body_bytes().into();
+            pages.put(version, key, body.clone());
+            Ok(body)
+        })
+        .await?;
+    Ok(Reply::Rendered(body))
 }
 
 #[cfg(test)]
