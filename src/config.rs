@@ -91,6 +91,104 @@ pub struct Settings {
 
     #[command(flatten)]
     pub throttle: ThrottleSettings,
+
+    #[command(flatten)]
+    pub providers: ProviderSettings,
+}
+
+/// Linked accounts (api-reference.md 2.7, 5.7): the reference's variable names for the credentials,
+/// and base URLs so that proxies, mirrors and tests can stand in for the providers. A provider whose
+/// credentials are unset (or empty) is "not configured" (decisions F25).
+#[derive(Debug, Clone, Args)]
+pub struct ProviderSettings {
+    /// Client id of the app registered at Spotify.
+    #[arg(long, global = true, env = "SPOTIFY_CLIENT_ID")]
+    pub spotify_client_id: Option<String>,
+
+    /// Client secret of the app registered at Spotify.
+    #[arg(
+        long,
+        global = true,
+        env = "SPOTIFY_CLIENT_SECRET",
+        hide_env_values = true
+    )]
+    pub spotify_client_secret: Option<String>,
+
+    /// Spotify's accounts service (authorization page and token endpoint).
+    #[arg(
+        long,
+        global = true,
+        env = "SPOTIFY_ACCOUNTS_URL",
+        default_value = "https://accounts.spotify.com"
+    )]
+    pub spotify_accounts_url: String,
+
+    /// Spotify's Web API.
+    #[arg(
+        long,
+        global = true,
+        env = "SPOTIFY_API_URL",
+        default_value = "https://api.spotify.com"
+    )]
+    pub spotify_api_url: String,
+
+    /// API key (v3) of the app registered at TMDB.
+    #[arg(long, global = true, env = "TMDB_CLIENT_TOKEN", hide_env_values = true)]
+    pub tmdb_client_token: Option<String>,
+
+    /// TMDB's API.
+    #[arg(
+        long,
+        global = true,
+        env = "TMDB_API_URL",
+        default_value = "https://api.themoviedb.org"
+    )]
+    pub tmdb_api_url: String,
+
+    /// TMDB's site, where users approve a request token.
+    #[arg(
+        long,
+        global = true,
+        env = "TMDB_AUTH_URL",
+        default_value = "https://www.themoviedb.org"
+    )]
+    pub tmdb_auth_url: String,
+
+    /// Google client-secrets JSON of the app registered at Google (`client_id`, `client_secret`,
+    /// `auth_uri`, `token_uri`, at the top or under `web`/`installed`); read at each use.
+    #[arg(long, global = true, env = "PATH_TO_GOOGLE_OAUTH_FILE")]
+    pub google_oauth_file: Option<PathBuf>,
+
+    /// Google Books' API.
+    #[arg(
+        long,
+        global = true,
+        env = "GOOGLE_BOOKS_API_URL",
+        default_value = "https://www.googleapis.com"
+    )]
+    pub google_books_api_url: String,
+
+    /// Seconds a call to a provider may take (connecting included) before it counts as failed.
+    #[arg(long, global = true, env = "RECOFINEMENT_PROVIDER_TIMEOUT", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub provider_timeout: u64,
+}
+
+impl Default for ProviderSettings {
+    fn default() -> Self {
+        ProviderSettings {
+            spotify_client_id: None,
+            spotify_client_secret: None,
+            spotify_accounts_url: "https://accounts.spotify.com".into(),
+            spotify_api_url: "https://api.spotify.com".into(),
+            tmdb_client_token: None,
+            tmdb_api_url: "https://api.themoviedb.org".into(),
+            tmdb_auth_url: "https://www.themoviedb.org".into(),
+            google_oauth_file: None,
+            google_books_api_url: "https://www.googleapis.com".into(),
+            provider_timeout: 10,
+        }
+    }
 }
 
 /// Limits on repeated failures (decisions F22): arguments of `serve`, as every setting.
@@ -172,6 +270,7 @@ impl Settings {
             socketio_ping_interval: 25,
             socketio_ping_timeout: 20,
             throttle: ThrottleSettings::default(),
+            providers: ProviderSettings::default(),
         }
     }
 

@@ -1,5 +1,5 @@
 //! RecoFinement server. Layers, each depending only on those below it:
-//! `cli` → `api` → `auth`, `mail` → `db` → `rules`, `error`, `config`, `util`.
+//! `cli` → `api` → `auth`, `mail`, `external` → `db` → `rules`, `error`, `config`, `util`.
 
 pub mod api;
 pub mod auth;
@@ -9,6 +9,7 @@ pub mod db;
 pub mod engine;
 pub mod error;
 pub mod events;
+pub mod external;
 pub mod logging;
 pub mod mail;
 pub mod media;

@@ -106,6 +106,8 @@ async fn login(state: &State<AppState>, client: ClientAddress, body: Body) -> Ap
         .run(move |conn| Ok(users::permissions(conn, user_id)?))
         .await?;
     let token = state.auth.access_token(&user.uuid, &permissions)?;
+    // Linked services are imported in the background (5.7): the login neither waits nor fails.
+    state.imports.after_login(user_id);
     Ok(Reply::with(
         Status::Ok,
         "Successfully logged in.",

@@ -62,6 +62,8 @@ fn template_matches(template: &str, path: &[&str]) -> bool {
             let name = name.trim_start_matches('_');
             let fits = if name == "medium" {
                 crate::media::Medium::by_name(segment).is_some()
+            } else if name == "service" {
+                crate::external::Service::from_segment(segment).is_some()
             } else if name.contains("uuid") {
                 is_canonical_uuid(segment)
             } else if name == "id" || name.ends_with("_id") {

@@ -38,6 +38,7 @@ static SWAGGER_UI: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/static/swagg
         super::profile::like_genre, super::profile::unlike_genre, super::profile::put_meta,
         super::profile::profile_metas, super::profile::recommend, super::profile::history, super::profile::history_genres,
         super::profile::history_results, super::profile::history_metas,
+        super::external::link_url, super::external::link_callback, super::external::unlink,
         super::health::health, swagger_ui_index, openapi_json,
     ),
     components(schemas(
@@ -47,6 +48,7 @@ static SWAGGER_UI: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/static/swagg
         ContentPage, ContentList, ContentReply, Meta, MetaReply, MetaPatchBody,
         super::group::GroupObject, GroupBody, InviteBody, GroupReply,
         crate::db::profiles::ProfileBase, ProfileBody, ProfileReply, ProfileMetaBody,
+        LinkUrlReply, LinkCallbackBody, super::external::ServiceName,
     )),
     modifiers(&BearerSecurity),
     tags(
@@ -54,6 +56,7 @@ static SWAGGER_UI: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/static/swagg
         (name = "user", description = "Accounts, liked genres, search, export"),
         (name = "media", description = "The six media (application, book, game, movie, serie, track): lists, search, metas, recommendations"),
         (name = "group", description = "Groups and invitations"),
+        (name = "external", description = "Linked Spotify, TMDB and Google Books accounts, and their imports"),
         (name = "profile", description = "Sandbox profiles (admin tooling) and their recommendation history"),
         (name = "meta", description = "Health and API documentation"),
     )
@@ -147,6 +150,29 @@ pub struct ValidationErrors {
     pub status: bool,
     pub message: String,
     pub errors: Vec<String>,
+}
+
+/// The authorization URL of a provider, under the provider's own key (one of the three).
+#[derive(Serialize, ToSchema)]
+pub struct LinkUrlReply {
+    pub status: bool,
+    pub message: String,
+    pub spotify_url: Option<String>,
+    pub tmdb_url: Option<String>,
+    pub gbooks_url: Option<String>,
+}
+
+/// What the provider sent back to the front end: Spotify `state` + `code` (or `error`), TMDB
+/// `request_token` + `approved` (or `denied`), Google `state` + `code` + `scope` (or `error`).
+#[derive(Serialize, ToSchema)]
+pub struct LinkCallbackBody {
+    pub state: Option<String>,
+    pub code: Option<String>,
+    pub scope: Option<String>,
+    pub request_token: Option<String>,
+    pub approved: Option<String>,
+    pub denied: Option<String>,
+    pub error: Option<String>,
 }
 
 /// Token errors: `{"msg": ...}`.

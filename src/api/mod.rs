@@ -6,6 +6,7 @@ pub mod body;
 pub mod catchers;
 pub mod cors;
 pub mod docs;
+pub mod external;
 pub mod group;
 pub mod headers;
 pub mod health;
@@ -38,6 +39,7 @@ pub struct AppState {
     pub engine_signal: crate::engine::EngineSignal,
     pub pages: Arc<pages::PageCache>,
     pub throttle: crate::auth::throttle::Throttle,
+    pub imports: crate::external::import::Imports,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +54,8 @@ pub enum StartError {
     Cors(String),
     #[error(transparent)]
     Ui(#[from] ui::UiDirError),
+    #[error("linked accounts: {0}")]
+    Providers(String),
 }
 
 /// Opens the database (migrating it), loads the JWT secret and builds the application.
@@ -76,14 +80,25 @@ pub fn build(settings: &Settings) -> Result<Rocket<Build>, StartError> {
         (None, Some(_)) => FrontUrl::default(),
         (None, None) => FrontUrl::fixed(config::DEFAULT_FRONT_URL),
     };
+    let providers =
+        crate::external::Providers::new(&settings.providers).map_err(StartError::Providers)?;
+    providers.announce();
+    let engine_signal = crate::engine::EngineSignal::default();
+    let imports = crate::external::import::Imports::new(
+        db.clone(),
+        crate::external::vault::Vault::new(&secret),
+        providers,
+        engine_signal.clone(),
+    );
     let state = AppState {
         auth: Arc::new(Auth::new(&secret, settings.bcrypt_cost, db.clone())),
         db,
         front_url,
         mail_signal: MailSignal::default(),
-        engine_signal: crate::engine::EngineSignal::default(),
+        engine_signal,
         pages: Arc::default(),
         throttle: crate::auth::throttle::Throttle::new(settings.throttle.limits()),
+        imports,
     };
     let heartbeat = crate::realtime::Heartbeat {
         interval: std::time::Duration::from_secs(settings.socketio_ping_interval),
@@ -112,6 +127,7 @@ fn assemble(
         .mount("/api", health::routes())
         .mount("/api", media::routes())
         .mount("/api", proposal::routes())
+        .mount("/api", external::routes())
         .mount("/api/group", group::routes())
         .mount("/api/profile", profile::routes())
         .mount("/", docs::routes());

@@ -13,6 +13,10 @@ pub const ACCESS_TOKEN_SECONDS: i64 = 43_200;
 /// Password-reset links live one hour (decisions F20).
 pub const RESET_TOKEN_SECONDS: i64 = 3_600;
 
+/// The `state` of a linking flow (api-reference.md 2.7) lives an hour: long enough to approve the
+/// link at the provider, and it opens nothing but that service's callback.
+pub const STATE_TOKEN_SECONDS: i64 = 3_600;
+
 /// A decoded access token whose signature, dates and claims passed (revocation is checked separately).
 #[derive(Debug, Clone)]
 pub struct AccessToken {
@@ -36,6 +40,9 @@ pub struct ResetToken {
 
 /// The `type` claim of reset tokens: never accepted where an access token is expected.
 const RESET_TYPE: &str = "reset";
+/// The `type` claim of linking states: the reference sends a 12-hour access token through the
+/// provider (its logs, the browser's history); ours is bound to the flow and refused as a bearer.
+const STATE_TYPE: &str = "link_state";
 
 /// A short digest of a stored password hash: a reset token carries it and is void once the password
 /// changed (each new hash has a new salt, so even the same password voids it: single use).
@@ -99,6 +106,29 @@ impl JwtKeys {
         }))
     }
 
+    /// The `state` of `identity`'s flow linking `service`.
+    pub fn issue_state(&self, identity: &str, service: &str) -> Result<String, ApiError> {
+        let now = chrono::Utc::now().timestamp();
+        self.sign(&json!({
+            "iat": now,
+            "nbf": now,
+            "jti": uuid::Uuid::new_v4().to_string(),
+            "exp": now + STATE_TOKEN_SECONDS,
+            "identity": identity,
+            "type": STATE_TYPE,
+            "service": service,
+        }))
+    }
+
+    /// The identity of a linking state for `service` (the access token's checks and texts first);
+    /// `None` for any other token, e.g. another service's state or an access token.
+    pub fn decode_state(&self, token: &str, service: &str) -> Result<Option<String>, ApiError> {
+        let (claims, identity) = self.claims(token)?;
+        let genuine = claims.get("type").and_then(Value::as_str) == Some(STATE_TYPE)
+            && claims.get("service").and_then(Value::as_str) == Some(service);
+        Ok(genuine.then_some(identity))
+    }
+
     fn sign(&self, claims: &Value) -> Result<String, ApiError> {
         Ok(jsonwebtoken::encode(
             &Header::new(Algorithm::HS256),
@@ -114,7 +144,7 @@ impl JwtKeys {
         let (claims, identity) = self.claims(token)?;
         match claims.get("type").map(|t| t.as_str()) {
             None | Some(Some("access")) => {}
-            Some(Some("refresh" | RESET_TYPE)) => {
+            Some(Some("refresh" | RESET_TYPE | STATE_TYPE)) => {
                 return Err(invalid("Only access tokens are allowed"));
             }
             Some(_) => return Err(invalid("Missing or invalid claim: type")),

@@ -4,6 +4,7 @@
 pub mod catalogue;
 pub mod genres;
 pub mod groups;
+pub mod links;
 pub mod mail;
 pub mod meta;
 pub mod profiles;

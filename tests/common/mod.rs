@@ -81,11 +81,17 @@ impl TestApp {
 
     /// With the server's background engine running every `seconds` (0: off).
     pub fn with_engine_interval(seconds: u64) -> TestApp {
+        TestApp::with_settings(|settings| settings.engine_interval = seconds)
+    }
+
+    /// With settings of the test's choosing (on top of the tests' defaults: engine off, bcrypt 4).
+    pub fn with_settings(configure: impl FnOnce(&mut Settings)) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let db_path = dir.path().join("test.db");
         let mut settings = Settings::for_database(&db_path);
         settings.bcrypt_cost = 4;
-        settings.engine_interval = seconds;
+        settings.engine_interval = 0;
+        configure(&mut settings);
         let rocket = api::build(&settings).expect("build");
         let figment = rocket.figment().clone().merge(("log_level", "off"));
         let client = Client::tracked(rocket.configure(figment)).expect("client");
