@@ -3,8 +3,11 @@
 //! settings an operator would set.
 
 mod common;
+#[path = "common/fake.rs"]
+mod fake;
 
 use common::{PASSWORD, TestApp, User};
+use fake::Fake;
 use recofinement::config::Settings;
 use rusqlite::Connection;
 use serde_json::{Value, json};
@@ -13,7 +16,7 @@ use std::time::{Duration, Instant};
 use wiremock::matchers::{
     body_string_contains, header, method, path, query_param, query_param_is_missing,
 };
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use wiremock::{Mock, Request, Respond, ResponseTemplate};
 
 const REDIRECT: &str = "http://localhost:4200/recofinement/app/user/profile";
 const REDIRECT_FORM: &str = "http%3A%2F%2Flocalhost%3A4200%2Frecofinement%2Fapp%2Fuser%2Fprofile";
@@ -22,40 +25,6 @@ const SPOTIFY_BASIC: &str = "Basic c3BvdGlmeS1jbGllbnQ6c3BvdGlmeS1zZWNyZXQ=";
 const SPOTIFY_ACCESS: &str = "spotify-access-0f9e8d7c6b5a";
 const SPOTIFY_REFRESH: &str = "spotify-refresh-1a2b3c4d5e6f";
 const SPOTIFY_FRESH: &str = "spotify-fresh-9z8y7x6w5v";
-
-/// A fake provider: one wiremock server (on its own thread) and a runtime to talk to it.
-struct Fake {
-    rt: rocket::tokio::runtime::Runtime,
-    server: MockServer,
-}
-
-impl Fake {
-    fn start() -> Fake {
-        let rt = rocket::tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let server = rt.block_on(MockServer::start());
-        Fake { rt, server }
-    }
-    fn uri(&self) -> String {
-        self.server.uri()
-    }
-    fn mount(&self, mock: Mock) {
-        self.rt.block_on(mock.mount(&self.server));
-    }
-    fn requests(&self) -> Vec<Request> {
-        self.rt
-            .block_on(self.server.received_requests())
-            .unwrap_or_default()
-    }
-    fn requests_to(&self, wanted: &str) -> Vec<Request> {
-        self.requests()
-            .into_iter()
-            .filter(|r| r.url.path() == wanted)
-            .collect()
-    }
-}
 
 /// All three providers configured against `fake`; the Google client-secrets file goes in `dir`.
 fn configure(settings: &mut Settings, fake: &Fake, dir: &std::path::Path) {

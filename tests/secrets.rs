@@ -1,6 +1,8 @@
 //! Secrets stay secret (issue 13): a weak signing key is refused at start (decisions F24), and no
 //! bearer token — access or reset — reaches a log line, at any level.
 
+#[path = "common/fake.rs"]
+mod fake;
 #[path = "common/server.rs"]
 mod server;
 #[path = "common/tcp.rs"]
@@ -168,4 +170,120 @@ fn a_route_miss_is_not_a_warning() {
         .filter(|l| l.contains("forwarding") || l.contains("No matching routes"))
         .collect();
     assert!(noise.is_empty(), "{noise:?}");
+}
+
+/// Linking and importing at trace level: provider credentials, tokens and the link's state never
+/// reach the log (the TMDB key travels in query strings, Spotify's in Basic headers).
+#[test]
+fn no_provider_secret_reaches_the_log() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let fake = fake::Fake::start();
+    fake.mount(
+        Mock::given(method("POST"))
+            .and(path("/api/token"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "access_token": "provider-access-7c1e", "refresh_token": "provider-refresh-93ad"
+            }))),
+    );
+    for route in [
+        "/v1/me/player/recently-played",
+        "/v1/me/top/tracks",
+        "/v1/me/playlists",
+    ] {
+        fake.mount(Mock::given(method("GET")).and(path(route)).respond_with(
+            ResponseTemplate::new(200).set_body_json(serde_json::json!({"items": []})),
+        ));
+    }
+    fake.mount(
+        Mock::given(method("GET"))
+            .and(path("/3/authentication/token/new"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(
+                serde_json::json!({"success": true, "request_token": "tmdb-request-5b2f"}),
+            )),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let uri = fake.uri();
+    let server = Server::start(
+        dir.path(),
+        &["--engine-interval", "0"],
+        &[
+            ("RUST_LOG", "trace"),
+            ("SPOTIFY_CLIENT_ID", "client-id-4e4e"),
+            ("SPOTIFY_CLIENT_SECRET", "client-secret-d00d"),
+            ("SPOTIFY_ACCOUNTS_URL", &uri),
+            ("SPOTIFY_API_URL", &uri),
+            ("TMDB_CLIENT_TOKEN", "tmdb-key-a11a"),
+            ("TMDB_API_URL", &uri),
+        ],
+    );
+    let register = r#"{"email": "bob@example.com", "username": "bobby", "password": "Azerty123!"}"#;
+    let reply = tcp::request(
+        &server.addr,
+        "POST",
+        "/api/auth/register",
+        &[],
+        Some(register),
+    )
+    .unwrap();
+    let access = serde_json::from_str::<Value>(&reply.body).unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bearer = format!("Bearer {access}");
+    let auth = [("Authorization", bearer.as_str())];
+    let reply = tcp::request(&server.addr, "GET", "/api/external/tmdb", &auth, None).unwrap();
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let reply = tcp::request(&server.addr, "GET", "/api/external/spotify", &auth, None).unwrap();
+    let url = serde_json::from_str::<Value>(&reply.body).unwrap()["spotify_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let state = url.split("state=").nth(1).unwrap().to_owned();
+    let body = format!(r#"{{"state": "{state}", "code": "provider-code-6f6f"}}"#);
+    let reply = tcp::request(
+        &server.addr,
+        "POST",
+        "/api/external/spotify/callback",
+        &auth,
+        Some(&body),
+    )
+    .unwrap();
+    assert_eq!(reply.status, 201, "{}", reply.body);
+
+    let mut lines = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !lines
+        .iter()
+        .any(|l: &String| l.contains("Spotify import for user"))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the import did not finish: {lines:?}"
+        );
+        if let Ok(line) = server.log.recv_timeout(Duration::from_millis(200)) {
+            lines.push(line);
+        }
+    }
+    while let Ok(line) = server.log.recv_timeout(Duration::from_millis(300)) {
+        lines.push(line);
+    }
+    assert!(
+        lines.iter().any(|l| l.contains(" TRACE ")),
+        "written at trace level"
+    );
+    let basic = "Y2xpZW50LWlkLTRlNGU6Y2xpZW50LXNlY3JldC1kMDBk"; // base64 of id:secret
+    for secret in [
+        "client-secret-d00d",
+        basic,
+        "tmdb-key-a11a",
+        "tmdb-request-5b2f",
+        "provider-access-7c1e",
+        "provider-refresh-93ad",
+        "provider-code-6f6f",
+        state.rsplit('.').next().unwrap(),
+    ] {
+        let leaks: Vec<&String> = lines.iter().filter(|l| l.contains(secret)).collect();
+        assert!(leaks.is_empty(), "{secret} in the log: {leaks:?}");
+    }
 }
