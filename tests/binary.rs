@@ -83,6 +83,22 @@ fn serve_answers_over_tcp_and_persists_to_the_file() {
     let welcome = std::fs::read_to_string(&file).unwrap();
     assert!(welcome.contains("Welcome to RecoFinement"), "{welcome}");
 
+    // The worker marks the mail sent just after writing its file (and logging it): let it.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        let conn = rusqlite::Connection::open(dir.path().join("live.db")).unwrap();
+        let sent: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM mail_outbox WHERE sent_at IS NOT NULL",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap_or(0);
+        if sent > 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
     drop(server);
     // The data is in the file; the secret sits beside it with mode 0600.
     let conn = rusqlite::Connection::open(dir.path().join("live.db")).unwrap();
