@@ -2,8 +2,8 @@
 
 use super::AppState;
 use super::body::{Body, Field, Schema, Ty, text, unknown_fields};
-use super::docs::{self, LoginReply};
 use super::reply::{Reply, to_value};
+use super::schemas::{self, LoginReply};
 use super::shapes::UserBase;
 use crate::auth::Bearer;
 use crate::auth::jwt::password_fingerprint;
@@ -60,11 +60,11 @@ fn email_taken() -> ApiError {
 }
 
 /// Log in with e-mail and password.
-#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = docs::LoginBody,
+#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = schemas::LoginBody,
     responses(
         (status = 200, description = "Logged in", body = LoginReply),
-        (status = 400, description = "Layer A or Layer B validation error", body = docs::ValidationErrors),
-        (status = 401, description = "Unknown e-mail or wrong password: \"Failed to log in.\"", body = docs::MessageReply),
+        (status = 400, description = "Layer A or Layer B validation error", body = schemas::ValidationErrors),
+        (status = 401, description = "Unknown e-mail or wrong password: \"Failed to log in.\"", body = schemas::MessageReply),
     ))]
 #[post("/login", data = "<body>")]
 async fn login(state: &State<AppState>, client: ClientAddress, body: Body) -> ApiResult<Reply> {
@@ -119,10 +119,10 @@ async fn login(state: &State<AppState>, client: ClientAddress, body: Body) -> Ap
 }
 
 /// Create an account (with the `user` role) and log it in.
-#[utoipa::path(post, path = "/api/auth/register", tag = "auth", request_body = docs::RegisterBody,
+#[utoipa::path(post, path = "/api/auth/register", tag = "auth", request_body = schemas::RegisterBody,
     responses(
         (status = 201, description = "Registered", body = LoginReply),
-        (status = 400, description = "Validation error, or \"Email is already being used.\"", body = docs::ValidationErrors),
+        (status = 400, description = "Validation error, or \"Email is already being used.\"", body = schemas::ValidationErrors),
     ))]
 #[post("/register", data = "<body>")]
 async fn register(state: &State<AppState>, body: Body) -> ApiResult<Reply> {
@@ -188,8 +188,8 @@ async fn register(state: &State<AppState>, body: Body) -> ApiResult<Reply> {
 #[utoipa::path(post, path = "/api/auth/logout", tag = "auth", security(("bearer" = [])),
     responses(
         (status = 204, description = "Token revoked (empty body)"),
-        (status = 401, description = "Missing or revoked token", body = docs::TokenErrorBody),
-        (status = 422, description = "Malformed token", body = docs::TokenErrorBody),
+        (status = 401, description = "Missing or revoked token", body = schemas::TokenErrorBody),
+        (status = 422, description = "Malformed token", body = schemas::TokenErrorBody),
     ))]
 #[post("/logout")]
 async fn logout(state: &State<AppState>, bearer: Bearer) -> ApiResult<Reply> {
@@ -212,10 +212,10 @@ const FORGET_MESSAGE: &str =
 
 /// Mail a password-reset link (a one-hour token good for one reset) if the address has an account;
 /// the answer is the same either way.
-#[utoipa::path(post, path = "/api/auth/forget", tag = "auth", request_body = docs::ForgetBody,
+#[utoipa::path(post, path = "/api/auth/forget", tag = "auth", request_body = schemas::ForgetBody,
     responses(
-        (status = 200, description = "Always the same message", body = docs::MessageReply),
-        (status = 400, description = "Validation error", body = docs::ValidationErrors),
+        (status = 200, description = "Always the same message", body = schemas::MessageReply),
+        (status = 400, description = "Validation error", body = schemas::ValidationErrors),
     ))]
 #[post("/forget", data = "<body>")]
 async fn forget(state: &State<AppState>, client: ClientAddress, body: Body) -> ApiResult<Reply> {
@@ -254,12 +254,12 @@ async fn forget(state: &State<AppState>, client: ClientAddress, body: Body) -> A
 
 /// Set a new password with the token of a reset mail (decisions F20: an access token is refused; the
 /// reset ends every session of the user).
-#[utoipa::path(post, path = "/api/auth/reset", tag = "auth", request_body = docs::ResetBody,
+#[utoipa::path(post, path = "/api/auth/reset", tag = "auth", request_body = schemas::ResetBody,
     responses(
-        (status = 200, description = "Password changed", body = docs::MessageReply),
-        (status = 400, description = "Validation error", body = docs::ValidationErrors),
-        (status = 401, description = "Expired or revoked token, or \"Invalid token.\" for an unknown user", body = docs::MessageReply),
-        (status = 422, description = "Undecodable token", body = docs::TokenErrorBody),
+        (status = 200, description = "Password changed", body = schemas::MessageReply),
+        (status = 400, description = "Validation error", body = schemas::ValidationErrors),
+        (status = 401, description = "Expired or revoked token, or \"Invalid token.\" for an unknown user", body = schemas::MessageReply),
+        (status = 422, description = "Undecodable token", body = schemas::TokenErrorBody),
     ))]
 #[post("/reset", data = "<body>")]
 async fn reset(state: &State<AppState>, body: Body) -> ApiResult<Reply> {

@@ -3,8 +3,8 @@
 //! provider lives in `crate::external`.
 
 use super::body::{Body, Field, Schema, Ty, text};
-use super::docs;
 use super::reply::Reply;
+use super::schemas;
 use super::{AppState, caller};
 use crate::auth::Bearer;
 use crate::db::links;
@@ -47,9 +47,9 @@ fn not_configured(service: Service) -> String {
 #[utoipa::path(get, path = "/api/external/{service}", tag = "external", security(("bearer" = [])),
     params(("service" = ServiceName, Path, description = "Provider")),
     responses(
-        (status = 201, description = "\"<Svc> oauth url sent\" with `<svc>_url`; \"<Svc> is already linked\" with \"linked\"; \"<Svc> is not configured on this server\" with \"\"", body = docs::LinkUrlReply),
-        (status = 404, description = "\"User not found!\"", body = docs::MessageReply),
-        (status = 500, description = "Unreadable Google client-secrets file", body = docs::MessageReply),
+        (status = 201, description = "\"<Svc> oauth url sent\" with `<svc>_url`; \"<Svc> is already linked\" with \"linked\"; \"<Svc> is not configured on this server\" with \"\"", body = schemas::LinkUrlReply),
+        (status = 404, description = "\"User not found!\"", body = schemas::MessageReply),
+        (status = 500, description = "Unreadable Google client-secrets file", body = schemas::MessageReply),
     ))]
 #[get("/external/<service>")]
 async fn link_url(
@@ -133,14 +133,14 @@ fn required<'a>(input: &'a Map<String, Value>, key: &str) -> ApiResult<&'a str> 
 /// Where the provider sent the user back: stores the link's tokens and starts an import.
 #[utoipa::path(post, path = "/api/external/{service}/callback", tag = "external", security(("bearer" = [])),
     params(("service" = ServiceName, Path, description = "Provider")),
-    request_body = docs::LinkCallbackBody,
+    request_body = schemas::LinkCallbackBody,
     responses(
-        (status = 201, description = "\"Spotify tokens stored\" / \"TMDB token stored\" / \"GBooks token stored\"", body = docs::MessageReply),
-        (status = 200, description = "Cancelled at the provider: \"Spotify oauth canceled\", \"Authorization denied\", \"Authorization canceled by user\" (`status` false)", body = docs::MessageReply),
-        (status = 400, description = "\"<svc> Oauth is already done.\" or \"<Svc> is not configured on this server.\"", body = docs::ValidationErrors),
-        (status = 404, description = "\"CSRF invalid!\" (state of another user or flow) or \"User not found!\"", body = docs::MessageReply),
-        (status = 422, description = "Undecodable state", body = docs::TokenErrorBody),
-        (status = 500, description = "Missing state/code/request_token, or the provider failed", body = docs::MessageReply),
+        (status = 201, description = "\"Spotify tokens stored\" / \"TMDB token stored\" / \"GBooks token stored\"", body = schemas::MessageReply),
+        (status = 200, description = "Cancelled at the provider: \"Spotify oauth canceled\", \"Authorization denied\", \"Authorization canceled by user\" (`status` false)", body = schemas::MessageReply),
+        (status = 400, description = "\"<svc> Oauth is already done.\" or \"<Svc> is not configured on this server.\"", body = schemas::ValidationErrors),
+        (status = 404, description = "\"CSRF invalid!\" (state of another user or flow) or \"User not found!\"", body = schemas::MessageReply),
+        (status = 422, description = "Undecodable state", body = schemas::TokenErrorBody),
+        (status = 500, description = "Missing state/code/request_token, or the provider failed", body = schemas::MessageReply),
     ))]
 #[post("/external/<service>/callback", data = "<body>")]
 async fn link_callback(
@@ -240,7 +240,7 @@ async fn link_callback(
     params(("service" = ServiceName, Path, description = "Provider")),
     responses(
         (status = 204, description = "Unlinked"),
-        (status = 404, description = "\"<Svc> is not linked\" or \"User not found!\"", body = docs::MessageReply),
+        (status = 404, description = "\"<Svc> is not linked\" or \"User not found!\"", body = schemas::MessageReply),
     ))]
 #[delete("/external/<service>")]
 async fn unlink(

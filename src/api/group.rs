@@ -1,10 +1,10 @@
 //! `/api/group`: groups and invitations (api-reference.md 2.4, 5.5; decisions F5).
 
 use super::body::{Body, Field, Schema, Ty, text, unknown_fields};
-use super::docs;
 use super::params::IntId;
-use super::reply::{Reply, to_value};
-use super::shapes::UserBase;
+use super::reply::Reply;
+use super::schemas;
+use super::shapes::group_object;
 use super::{AppState, caller_in};
 use crate::auth::Bearer;
 use crate::db::groups::{self, Group};
@@ -13,8 +13,6 @@ use crate::error::{ApiError, ApiResult};
 use crate::rules;
 use rocket::http::{ContentType, Status};
 use rocket::{Route, State, delete, get, post, put, routes};
-use serde::Serialize;
-use utoipa::ToSchema;
 
 pub fn routes() -> Vec<Route> {
     routes![
@@ -30,44 +28,6 @@ pub fn routes() -> Vec<Route> {
 const GROUP_NOT_FOUND: &str = "Group not found!";
 const MEMBER_NOT_FOUND: &str = "Member not found!";
 
-/// GroupObject: the owner is not listed among the members.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct GroupObject {
-    pub group_id: i64,
-    pub name: String,
-    pub owner: Option<UserBase>,
-    pub members: Vec<UserBase>,
-    pub invitations: Vec<UserBase>,
-}
-
-/// A group as the user `viewer` (a uuid) sees it: others' e-mail addresses hidden (decisions F23).
-fn group_object(
-    conn: &rusqlite::Connection,
-    group: &Group,
-    viewer: &str,
-) -> ApiResult<serde_json::Value> {
-    let seen = |user: &users::User| UserBase::seen_by(user, viewer);
-    let owner = group
-        .owner_id
-        .map(|id| users::find_by_id(conn, id))
-        .transpose()?
-        .flatten();
-    let object = GroupObject {
-        group_id: group.group_id,
-        name: group.name.clone(),
-        owner: owner.as_ref().map(seen),
-        members: groups::members(conn, group.group_id)?
-            .iter()
-            .map(seen)
-            .collect(),
-        invitations: groups::invited(conn, group.group_id)?
-            .iter()
-            .map(seen)
-            .collect(),
-    };
-    Ok(to_value(&object))
-}
-
 fn existing(conn: &rusqlite::Connection, group_id: i64) -> ApiResult<Group> {
     groups::find(conn, group_id)?.ok_or_else(|| ApiError::not_found(GROUP_NOT_FOUND))
 }
@@ -75,10 +35,10 @@ fn existing(conn: &rusqlite::Connection, group_id: i64) -> ApiResult<Group> {
 static CREATE: Schema = Schema(&[Field::required("name", Ty::String)]);
 
 /// Create a group owned by the caller.
-#[utoipa::path(post, path = "/api/group", tag = "group", security(("bearer" = [])), request_body = docs::GroupBody,
-    responses((status = 201, description = "\"Group data created\"", body = docs::GroupReply),
-              (status = 400, description = "Validation error (3..45 characters, letters, digits, _ and inner dots)", body = docs::ValidationErrors),
-              (status = 404, description = "\"User not found!\"", body = docs::MessageReply)))]
+#[utoipa::path(post, path = "/api/group", tag = "group", security(("bearer" = [])), request_body = schemas::GroupBody,
+    responses((status = 201, description = "\"Group data created\"", body = schemas::GroupReply),
+              (status = 400, description = "Validation error (3..45 characters, letters, digits, _ and inner dots)", body = schemas::ValidationErrors),
+              (status = 404, description = "\"User not found!\"", body = schemas::MessageReply)))]
 #[post("/", data = "<body>")]
 async fn create_group(state: &State<AppState>, bearer: Bearer, body: Body) -> ApiResult<Reply> {
     let input = body.validate(&CREATE)?;
@@ -109,8 +69,8 @@ async fn create_group(state: &State<AppState>, bearer: Bearer, body: Body) -> Ap
 
 /// Any group's data (the reference lets any valid token read any group).
 #[utoipa::path(get, path = "/api/group/{group_id}", tag = "group", security(("bearer" = [])), params(("group_id" = i64, Path)),
-    responses((status = 200, description = "\"Group data sent\"", body = docs::GroupReply),
-              (status = 404, description = "\"Group not found!\"", body = docs::MessageReply)))]
+    responses((status = 200, description = "\"Group data sent\"", body = schemas::GroupReply),
+              (status = 404, description = "\"Group not found!\"", body = schemas::MessageReply)))]
 #[get("/<group_id>")]
 async fn get_group(state: &State<AppState>, bearer: Bearer, group_id: IntId) -> ApiResult<Reply> {
     let token = state.auth.verify(&bearer).await?;
@@ -128,7 +88,7 @@ async fn get_group(state: &State<AppState>, bearer: Bearer, group_id: IntId) -> 
 /// Leave a group; the owner's leave deletes it (members, invitations, recommendations).
 #[utoipa::path(delete, path = "/api/group/{group_id}", tag = "group", security(("bearer" = [])), params(("group_id" = i64, Path)),
     responses((status = 204, description = "Left (or deleted) — empty body"),
-              (status = 404, description = "\"Group not found!\", \"User not found!\" or \"Member not found!\"", body = docs::MessageReply)))]
+              (status = 404, description = "\"Group not found!\", \"User not found!\" or \"Member not found!\"", body = schemas::MessageReply)))]
 #[delete("/<group_id>")]
 async fn leave_group(state: &State<AppState>, bearer: Bearer, group_id: IntId) -> ApiResult<Reply> {
     let token = state.auth.verify(&bearer).await?;
@@ -158,11 +118,11 @@ static INVITE: Schema = Schema(&[Field::required("uuid", Ty::String)]);
 
 /// Invite a user (by uuid) to a group the caller owns.
 #[utoipa::path(post, path = "/api/group/{group_id}/invitations", tag = "group", security(("bearer" = [])),
-    params(("group_id" = i64, Path)), request_body = docs::InviteBody,
-    responses((status = 200, description = "\"User invited to group\"", body = docs::GroupReply),
-              (status = 400, description = "\"Not a valid UUID.\", \"Invitation already sended !\", \"User is already a member of this group !\", \"You can not invite yourself to your group !\"", body = docs::MessageReply),
-              (status = 403, description = "\"Unable to invite member to a not owned group\"", body = docs::MessageReply),
-              (status = 404, description = "\"Group not found!\" or \"Member not found!\"", body = docs::MessageReply)))]
+    params(("group_id" = i64, Path)), request_body = schemas::InviteBody,
+    responses((status = 200, description = "\"User invited to group\"", body = schemas::GroupReply),
+              (status = 400, description = "\"Not a valid UUID.\", \"Invitation already sended !\", \"User is already a member of this group !\", \"You can not invite yourself to your group !\"", body = schemas::MessageReply),
+              (status = 403, description = "\"Unable to invite member to a not owned group\"", body = schemas::MessageReply),
+              (status = 404, description = "\"Group not found!\" or \"Member not found!\"", body = schemas::MessageReply)))]
 #[post("/<group_id>/invitations", data = "<body>")]
 async fn invite(
     state: &State<AppState>,
@@ -234,9 +194,9 @@ fn path_user(conn: &rusqlite::Connection, user_uuid: &str) -> ApiResult<users::U
 /// Accept one's own invitation.
 #[utoipa::path(put, path = "/api/group/{group_id}/invitations/{user_uuid}", tag = "group", security(("bearer" = [])),
     params(("group_id" = i64, Path), ("user_uuid" = String, Path)),
-    responses((status = 200, description = "\"Member add to group\"", body = docs::GroupReply),
-              (status = 403, description = "\"Unable to accept an invitation that is not intended to you\"", body = docs::MessageReply),
-              (status = 404, description = "\"Group not found!\", \"Member not found!\" or \"Invitation not found !\"", body = docs::MessageReply)))]
+    responses((status = 200, description = "\"Member add to group\"", body = schemas::GroupReply),
+              (status = 403, description = "\"Unable to accept an invitation that is not intended to you\"", body = schemas::MessageReply),
+              (status = 404, description = "\"Group not found!\", \"Member not found!\" or \"Invitation not found !\"", body = schemas::MessageReply)))]
 #[put("/<group_id>/invitations/<user_uuid>")]
 async fn accept_invitation(
     state: &State<AppState>,
@@ -278,8 +238,8 @@ async fn accept_invitation(
 #[utoipa::path(delete, path = "/api/group/{group_id}/invitations/{user_uuid}", tag = "group", security(("bearer" = [])),
     params(("group_id" = i64, Path), ("user_uuid" = String, Path)),
     responses((status = 204, description = "Removed — empty body"),
-              (status = 403, description = "\"Unable to delete an invitation that is not intended to you if you are not the group owner\"", body = docs::MessageReply),
-              (status = 404, description = "\"Group not found!\", \"Member not found!\" or \"Invitation not found !\"", body = docs::MessageReply)))]
+              (status = 403, description = "\"Unable to delete an invitation that is not intended to you if you are not the group owner\"", body = schemas::MessageReply),
+              (status = 404, description = "\"Group not found!\", \"Member not found!\" or \"Invitation not found !\"", body = schemas::MessageReply)))]
 #[delete("/<group_id>/invitations/<user_uuid>")]
 async fn delete_invitation(
     state: &State<AppState>,

@@ -3,8 +3,8 @@
 //! write decides, so that the server reports itself healthy again by itself once space is back).
 
 use super::AppState;
-use super::docs;
 use super::reply::Reply;
+use super::schemas;
 use crate::db;
 use crate::error::{ApiError, ApiResult};
 use rocket::http::Status;
@@ -17,8 +17,8 @@ pub fn routes() -> Vec<Route> {
 /// Liveness and database check (no authentication).
 #[utoipa::path(get, path = "/api/health", tag = "meta",
     responses(
-        (status = 200, description = "The database answers", body = docs::HealthReply),
-        (status = 503, description = "The database does not answer", body = docs::MessageReply),
+        (status = 200, description = "The database answers", body = schemas::HealthReply),
+        (status = 503, description = "The database does not answer", body = schemas::MessageReply),
     ))]
 #[get("/health")]
 async fn health(state: &State<AppState>) -> ApiResult<Reply> {

@@ -66,8 +66,8 @@ fn items_reply(message: &str, page: &Page, total: i64, items: Vec<Map<String, Va
 #[utoipa::path(get, path = "/api/{medium}", tag = "media", security(("bearer" = [])),
     params(("medium" = String, Path, description = "application, book, game, movie, serie or track"),
            ("page" = Option<i64>, Query, description = "1-based; invalid → 1")),
-    responses((status = 200, description = "\"Most popular {m} data sent\", paginated", body = super::docs::ContentPage),
-              (status = 404, description = "\"User not found!\"", body = super::docs::MessageReply)))]
+    responses((status = 200, description = "\"Most popular {m} data sent\", paginated", body = super::schemas::ContentPage),
+              (status = 404, description = "\"User not found!\"", body = super::schemas::MessageReply)))]
 #[get("/<medium>?<page>", rank = 6)]
 async fn popular(
     state: &State<AppState>,
@@ -98,8 +98,8 @@ async fn popular(
 /// Contents whose search column contains the term (case-insensitive, literal; decisions F10).
 #[utoipa::path(get, path = "/api/{medium}/search/{search_term}", tag = "media", security(("bearer" = [])),
     params(("medium" = String, Path), ("search_term" = String, Path), ("page" = Option<i64>, Query)),
-    responses((status = 200, description = "\"<Media> data sent\", paginated: exact matches, prefixes, then popularity", body = super::docs::ContentPage),
-              (status = 404, description = "\"User not found!\"", body = super::docs::MessageReply)))]
+    responses((status = 200, description = "\"<Media> data sent\", paginated: exact matches, prefixes, then popularity", body = super::schemas::ContentPage),
+              (status = 404, description = "\"User not found!\"", body = super::schemas::MessageReply)))]
 #[get("/<medium>/search/<search_term>?<page>", rank = 3)]
 async fn search(
     state: &State<AppState>,
@@ -132,9 +132,9 @@ async fn search(
 /// The genres of a medium, most used first (no such route for books).
 #[utoipa::path(get, path = "/api/{medium}/genres", tag = "media", security(("bearer" = [])),
     params(("medium" = String, Path)),
-    responses((status = 200, description = "\"<Media> genres data sent\"", body = super::docs::GenreList),
-              (status = 403, description = "application only: \"Permission missing\" (indicate_interest)", body = super::docs::MessageReply),
-              (status = 404, description = "\"User not found!\", or no such route (book)", body = super::docs::MessageReply)))]
+    responses((status = 200, description = "\"<Media> genres data sent\"", body = super::schemas::GenreList),
+              (status = 403, description = "application only: \"Permission missing\" (indicate_interest)", body = super::schemas::MessageReply),
+              (status = 404, description = "\"User not found!\", or no such route (book)", body = super::schemas::MessageReply)))]
 #[get("/<medium>/genres", rank = 2)]
 async fn list_genres(
     state: &State<AppState>,
@@ -180,8 +180,8 @@ fn interact(
 /// The caller's meta on a content; counts a view.
 #[utoipa::path(get, path = "/api/{medium}/{content_id}/meta", tag = "media", security(("bearer" = [])),
     params(("medium" = String, Path), ("content_id" = i64, Path)),
-    responses((status = 200, description = "\"Meta successfully sent\" with the meta after this view", body = super::docs::MetaReply),
-              (status = 404, description = "\"User not found!\" or \"Item not found!\"", body = super::docs::MessageReply)))]
+    responses((status = 200, description = "\"Meta successfully sent\" with the meta after this view", body = super::schemas::MetaReply),
+              (status = 404, description = "\"User not found!\" or \"Item not found!\"", body = super::schemas::MessageReply)))]
 #[get("/<_medium>/<content_id>/meta", rank = 4)]
 async fn get_meta(
     state: &State<AppState>,
@@ -224,10 +224,10 @@ static META_PATCH: Schema = Schema(&[
 
 /// Rate a content and/or add consumption (plays, watches…).
 #[utoipa::path(patch, path = "/api/{medium}/{content_id}/meta", tag = "media", security(("bearer" = [])),
-    params(("medium" = String, Path), ("content_id" = i64, Path)), request_body = super::docs::MetaPatchBody,
-    responses((status = 201, description = "\"Meta successfully updated\"", body = super::docs::MessageReply),
-              (status = 400, description = "Layer A validation error", body = super::docs::PayloadErrors),
-              (status = 404, description = "\"User not found!\" or \"Item not found!\"", body = super::docs::MessageReply)))]
+    params(("medium" = String, Path), ("content_id" = i64, Path)), request_body = super::schemas::MetaPatchBody,
+    responses((status = 201, description = "\"Meta successfully updated\"", body = super::schemas::MessageReply),
+              (status = 400, description = "Layer A validation error", body = super::schemas::PayloadErrors),
+              (status = 404, description = "\"User not found!\" or \"Item not found!\"", body = super::schemas::MessageReply)))]
 #[patch("/<_medium>/<content_id>/meta", data = "<body>", rank = 4)]
 async fn update_meta(
     state: &State<AppState>,
@@ -320,9 +320,9 @@ async fn recommendations(
 #[utoipa::path(get, path = "/api/{medium}/user", tag = "media", security(("bearer" = [])),
     params(("medium" = String, Path), ("page" = Option<i64>, Query, description = "integer, else 400"),
            ("reco_engine" = Option<String>, Query, description = "only this engine's rows")),
-    responses((status = 200, description = "\"Most popular {m} data sent\", paginated, with reco_engine and reco_score", body = super::docs::ContentPage),
-              (status = 400, description = "page is not an integer", body = super::docs::PayloadErrors),
-              (status = 404, description = "\"User not found!\"", body = super::docs::MessageReply)))]
+    responses((status = 200, description = "\"Most popular {m} data sent\", paginated, with reco_engine and reco_score", body = super::schemas::ContentPage),
+              (status = 400, description = "page is not an integer", body = super::schemas::PayloadErrors),
+              (status = 404, description = "\"User not found!\"", body = super::schemas::MessageReply)))]
 #[get("/<medium>/user?<page>&<reco_engine>", data = "<body>", rank = 2)]
 async fn user_recommendations(
     state: &State<AppState>,
@@ -348,9 +348,9 @@ async fn user_recommendations(
 #[utoipa::path(get, path = "/api/{medium}/groups", tag = "media", security(("bearer" = [])),
     params(("medium" = String, Path), ("page" = Option<i64>, Query, description = "integer, else 400"),
            ("reco_engine" = Option<String>, Query)),
-    responses((status = 200, description = "Shaped like /user; a content recommended to several groups shows once, with its best score", body = super::docs::ContentPage),
-              (status = 400, description = "page is not an integer", body = super::docs::PayloadErrors),
-              (status = 404, description = "\"User not found!\"", body = super::docs::MessageReply)))]
+    responses((status = 200, description = "Shaped like /user; a content recommended to several groups shows once, with its best score", body = super::schemas::ContentPage),
+              (status = 400, description = "page is not an integer", body = super::schemas::PayloadErrors),
+              (status = 404, description = "\"User not found!\"", body = super::schemas::MessageReply)))]
 #[get("/<medium>/groups?<page>&<reco_engine>", data = "<body>", rank = 2)]
 async fn group_recommendations(
     state: &State<AppState>,
@@ -375,8 +375,8 @@ async fn group_recommendations(
 /// A serie's episodes, by season and number.
 #[utoipa::path(get, path = "/api/serie/{content_id}/episodes", tag = "media", security(("bearer" = [])),
     params(("content_id" = i64, Path)),
-    responses((status = 200, description = "\"Series episodes data sent\"", body = super::docs::ContentList),
-              (status = 404, description = "\"Serie not found!\" (also for a serie without episodes)", body = super::docs::MessageReply)))]
+    responses((status = 200, description = "\"Series episodes data sent\"", body = super::schemas::ContentList),
+              (status = 404, description = "\"Serie not found!\" (also for a serie without episodes)", body = super::schemas::MessageReply)))]
 #[get("/serie/<content_id>/episodes", rank = 1)]
 async fn serie_episodes(
     state: &State<AppState>,
@@ -408,8 +408,8 @@ async fn serie_episodes(
 /// The tracks the caller played, most recent first.
 #[utoipa::path(get, path = "/api/track/history", tag = "media", security(("bearer" = [])),
     params(("page" = Option<i64>, Query)),
-    responses((status = 200, description = "\"History of listened track data successfully updated\", paginated", body = super::docs::ContentPage),
-              (status = 404, description = "\"User not found!\"", body = super::docs::MessageReply)))]
+    responses((status = 200, description = "\"History of listened track data successfully updated\", paginated", body = super::schemas::ContentPage),
+              (status = 404, description = "\"User not found!\"", body = super::schemas::MessageReply)))]
 #[get("/track/history?<page>", rank = 1)]
 async fn track_history(
     state: &State<AppState>,
@@ -474,8 +474,8 @@ fn one(
 /// One content, with its genres.
 #[utoipa::path(get, path = "/api/{medium}/{content_id}", tag = "media", security(("bearer" = [])),
     params(("medium" = String, Path), ("content_id" = i64, Path)),
-    responses((status = 200, description = "\"<Media> data sent\"", body = super::docs::ContentReply),
-              (status = 404, description = "\"User not found!\" or \"<Media> not found!\"", body = super::docs::MessageReply)))]
+    responses((status = 200, description = "\"<Media> data sent\"", body = super::schemas::ContentReply),
+              (status = 404, description = "\"User not found!\" or \"<Media> not found!\"", body = super::schemas::MessageReply)))]
 #[get("/<medium>/<content_id>", rank = 5)]
 async fn get_content(
     state: &State<AppState>,
@@ -540,10 +540,10 @@ fn modify_schema(medium: &Medium) -> ApiResult<&'static Schema> {
 #[utoipa::path(patch, path = "/api/{medium}/{content_id}", tag = "media", security(("bearer" = [])),
     params(("medium" = String, Path), ("content_id" = i64, Path)),
     request_body(content = Object, description = "Any of the medium's columns (types as in its Object shape) and `genres` (genre ids)"),
-    responses((status = 201, description = "\"<Media> updated successfully\" with the content", body = super::docs::ContentReply),
-              (status = 400, description = "Validation error (wrong type, unknown field, a unique value already used)", body = super::docs::ValidationErrors),
-              (status = 403, description = "\"Permission missing\"", body = super::docs::MessageReply),
-              (status = 404, description = "\"User not found!\", \"<Media> not found!\" or \"Genre <id> not found!\"", body = super::docs::MessageReply)))]
+    responses((status = 201, description = "\"<Media> updated successfully\" with the content", body = super::schemas::ContentReply),
+              (status = 400, description = "Validation error (wrong type, unknown field, a unique value already used)", body = super::schemas::ValidationErrors),
+              (status = 403, description = "\"Permission missing\"", body = super::schemas::MessageReply),
+              (status = 404, description = "\"User not found!\", \"<Media> not found!\" or \"Genre <id> not found!\"", body = super::schemas::MessageReply)))]
 #[patch("/<medium>/<content_id>", data = "<body>", rank = 5)]
 async fn modify_content(
     state: &State<AppState>,
@@ -614,9 +614,9 @@ async fn modify_content(
 /// Delete a content with its dependants (`delete_content`); writes a `deletion_event`.
 #[utoipa::path(delete, path = "/api/{medium}/{content_id}", tag = "media", security(("bearer" = [])),
     params(("medium" = String, Path), ("content_id" = i64, Path)),
-    responses((status = 201, description = "\"<Media> successfully deleted\"", body = super::docs::MessageReply),
-              (status = 403, description = "\"Permission missing\"", body = super::docs::MessageReply),
-              (status = 404, description = "\"User not found!\" or \"<Media> not found!\"", body = super::docs::MessageReply)))]
+    responses((status = 201, description = "\"<Media> successfully deleted\"", body = super::schemas::MessageReply),
+              (status = 403, description = "\"Permission missing\"", body = super::schemas::MessageReply),
+              (status = 404, description = "\"User not found!\" or \"<Media> not found!\"", body = super::schemas::MessageReply)))]
 #[delete("/<medium>/<content_id>", rank = 5)]
 async fn delete_content(
     state: &State<AppState>,

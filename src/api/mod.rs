@@ -16,6 +16,7 @@ pub mod params;
 pub mod profile;
 pub mod proposal;
 pub mod reply;
+pub mod schemas;
 pub mod shapes;
 pub mod ui;
 pub mod user;

@@ -2,10 +2,10 @@
 //! decisions F6: every route needs `access_sandbox`, and another user's profile does not exist).
 
 use super::body::{Body, Field, Schema, Ty, text};
-use super::docs;
 use super::media::MediumParam;
 use super::params::{IntId, UuidParam};
 use super::reply::{Page, Reply, strict_page, to_value};
+use super::schemas;
 use super::{AppState, caller_in};
 use crate::auth::jwt::AccessToken;
 use crate::auth::{self, Bearer};
@@ -71,9 +71,9 @@ fn caller_permission_profile(
 
 /// The caller's profiles, 24 a page.
 #[utoipa::path(get, path = "/api/profile", tag = "profile", security(("bearer" = [])), params(("page" = Option<i64>, Query)),
-    responses((status = 200, description = "\"Profile data sent\", paginated", body = docs::ContentPage),
-              (status = 403, description = "\"Permission missing\"", body = docs::MessageReply),
-              (status = 404, description = "\"User not found!\"", body = docs::MessageReply)))]
+    responses((status = 200, description = "\"Profile data sent\", paginated", body = schemas::ContentPage),
+              (status = 403, description = "\"Permission missing\"", body = schemas::MessageReply),
+              (status = 404, description = "\"User not found!\"", body = schemas::MessageReply)))]
 #[get("/?<page>")]
 async fn list_profiles(
     state: &State<AppState>,
@@ -103,11 +103,11 @@ static CREATE: Schema = Schema(&[Field::required("profilename", Ty::String).leng
 static RENAME: Schema = Schema(&[Field::optional("profilename", Ty::String).length(1, 45)]);
 
 /// Create a sandbox profile.
-#[utoipa::path(post, path = "/api/profile", tag = "profile", security(("bearer" = [])), request_body = docs::ProfileBody,
-    responses((status = 201, description = "\"Profile created\"", body = docs::ProfileReply),
-              (status = 400, description = "Layer A error, or \"You have already created a profile with this name!\"", body = docs::MessageReply),
-              (status = 403, description = "\"Permission missing\"", body = docs::MessageReply),
-              (status = 404, description = "\"User not found!\"", body = docs::MessageReply)))]
+#[utoipa::path(post, path = "/api/profile", tag = "profile", security(("bearer" = [])), request_body = schemas::ProfileBody,
+    responses((status = 201, description = "\"Profile created\"", body = schemas::ProfileReply),
+              (status = 400, description = "Layer A error, or \"You have already created a profile with this name!\"", body = schemas::MessageReply),
+              (status = 403, description = "\"Permission missing\"", body = schemas::MessageReply),
+              (status = 404, description = "\"User not found!\"", body = schemas::MessageReply)))]
 #[post("/", data = "<body>")]
 async fn create_profile(state: &State<AppState>, bearer: Bearer, body: Body) -> ApiResult<Reply> {
     let input = body.validate(&CREATE)?;
@@ -142,9 +142,9 @@ async fn create_profile(state: &State<AppState>, bearer: Bearer, body: Body) -> 
 
 /// One of the caller's profiles, with its liked genres.
 #[utoipa::path(get, path = "/api/profile/{uuid}", tag = "profile", security(("bearer" = [])), params(("uuid" = String, Path)),
-    responses((status = 200, description = "\"Profile data sent\"", body = docs::ProfileReply),
-              (status = 403, description = "\"Permission missing\"", body = docs::MessageReply),
-              (status = 404, description = "\"User not found!\" or \"Profile not found!\"", body = docs::MessageReply)))]
+    responses((status = 200, description = "\"Profile data sent\"", body = schemas::ProfileReply),
+              (status = 403, description = "\"Permission missing\"", body = schemas::MessageReply),
+              (status = 404, description = "\"User not found!\" or \"Profile not found!\"", body = schemas::MessageReply)))]
 #[get("/<uuid>")]
 async fn get_profile(state: &State<AppState>, bearer: Bearer, uuid: UuidParam) -> ApiResult<Reply> {
     let token = state.auth.verify(&bearer).await?;
@@ -165,10 +165,10 @@ async fn get_profile(state: &State<AppState>, bearer: Bearer, uuid: UuidParam) -
 
 /// Rename a profile.
 #[utoipa::path(patch, path = "/api/profile/{uuid}", tag = "profile", security(("bearer" = [])), params(("uuid" = String, Path)),
-    request_body = docs::ProfileBody,
-    responses((status = 201, description = "\"Profile updated successfully\"", body = docs::MessageReply),
-              (status = 403, description = "\"Permission missing\"", body = docs::MessageReply),
-              (status = 404, description = "\"User not found!\" or \"Profile not found!\"", body = docs::MessageReply)))]
+    request_body = schemas::ProfileBody,
+    responses((status = 201, description = "\"Profile updated successfully\"", body = schemas::MessageReply),
+              (status = 403, description = "\"Permission missing\"", body = schemas::MessageReply),
+              (status = 404, description = "\"User not found!\" or \"Profile not found!\"", body = schemas::MessageReply)))]
 #[patch("/<uuid>", data = "<body>")]
 async fn rename_profile(
     state: &State<AppState>,
@@ -197,9 +197,9 @@ async fn rename_profile(
 
 /// Delete a profile with its genres, metas and history.
 #[utoipa::path(delete, path = "/api/profile/{uuid}", tag = "profile", security(("bearer" = [])), params(("uuid" = String, Path)),
-    responses((status = 201, description = "\"Profile deleted successfully\"", body = docs::MessageReply),
-              (status = 403, description = "\"Permission missing\"", body = docs::MessageReply),
-              (status = 404, description = "\"User not found!\" or \"Profile not found!\"", body = docs::MessageReply)))]
+    responses((status = 201, description = "\"Profile deleted successfully\"", body = schemas::MessageReply),
+              (status = 403, description = "\"Permission missing\"", body = schemas::MessageReply),
+              (status = 404, description = "\"User not found!\" or \"Profile not found!\"", body = schemas::MessageReply)))]
 #[delete("/<uuid>")]
 async fn delete_profile(
     state: &State<AppState>,
@@ -222,9 +222,9 @@ async fn delete_profile(
 
 /// A profile's liked genres.
 #[utoipa::path(get, path = "/api/profile/{uuid}/genre", tag = "profile", security(("bearer" = [])), params(("uuid" = String, Path)),
-    responses((status = 200, description = "\"Profile liked genre sent\"", body = docs::GenreList),
-              (status = 403, description = "\"Permission missing\"", body = docs::MessageReply),
-              (status = 404, description = "\"User not found!\" or \"Profile not found!\"", body = docs::MessageReply)))]
+    responses((status = 200, description = "\"Profile liked genre sent\"", body = schemas::GenreList),
+              (status = 403, description = "\"Permission missing\"", body = schemas::MessageReply),
+              (status = 404, description = "\"User not found!\" or \"Profile not found!\"", body = schemas::MessageReply)))]
 #[get("/<uuid>/genre")]
 async fn profile_genres(
     state: &State<AppState>,
@@ -275,9 +275,9 @@ async fn genre_change(
 /// Like a genre for a profile (again: no change, decisions F4).
 #[utoipa::path(put, path = "/api/profile/{uuid}/genre/{genre_id}", tag = "profile", security(("bearer" = [])),
     params(("uuid" = String, Path), ("genre_id" = i64, Path)),
-    responses((status = 201, description = "\"Profile liked this genre\"", body = docs::MessageReply),
-              (status = 403, description = "\"Permission missing\"", body = docs::MessageReply),
-              (status = 404, description = "\"User not found!\", \"Profile not found!\" or \"Genre not found!\"", body = docs::MessageReply)))]
+    responses((status = 201, description = "\"Profile liked this genre\"", body = schemas::MessageReply),
+              (status = 403, description = "\"Permission missing\"", body = schemas::MessageReply),
+              (status = 404, description = "\"User not found!\", \"Profile not found!\" or \"Genre not found!\"", body = schemas::MessageReply)))]
 #[put("/<uuid>/genre/<genre_id>")]
 async fn like_genre(
     state: &State<AppState>,
@@ -291,10 +291,10 @@ async fn like_genre(
 /// Stop liking a genre for a profile.
 #[utoipa::path(delete, path = "/api/profile/{uuid}/genre/{genre_id}", tag = "profile", security(("bearer" = [])),
     params(("uuid" = String, Path), ("genre_id" = i64, Path)),
-    responses((status = 201, description = "\"Profile liked this genre\" (sic)", body = docs::MessageReply),
-              (status = 400, description = "\"You didn't like this genre\"", body = docs::MessageReply),
-              (status = 403, description = "\"Permission missing\"", body = docs::MessageReply),
-              (status = 404, description = "\"User not found!\", \"Profile not found!\" or \"Genre not found!\"", body = docs::MessageReply)))]
+    responses((status = 201, description = "\"Profile liked this genre\" (sic)", body = schemas::MessageReply),
+              (status = 400, description = "\"You didn't like this genre\"", body = schemas::MessageReply),
+              (status = 403, description = "\"Permission missing\"", body = schemas::MessageReply),
+              (status = 404, description = "\"User not found!\", \"Profile not found!\" or \"Genre not found!\"", body = schemas::MessageReply)))]
 #[delete("/<uuid>/genre/<genre_id>")]
 async fn unlike_genre(
     state: &State<AppState>,
@@ -351,11 +351,11 @@ fn parse_timestamp(text: &str) -> Option<String> {
 
 /// Write a profile's meta on a content (no events; the content's average is not touched).
 #[utoipa::path(put, path = "/api/profile/{uuid}/content/{content_id}/meta", tag = "profile", security(("bearer" = [])),
-    params(("uuid" = String, Path), ("content_id" = i64, Path)), request_body = docs::ProfileMetaBody,
-    responses((status = 201, description = "\"Meta successfully updated\"", body = docs::MessageReply),
-              (status = 400, description = "Layer A error (types, bounds, date-time format)", body = docs::PayloadErrors),
-              (status = 403, description = "\"Permission missing\"", body = docs::MessageReply),
-              (status = 404, description = "\"User not found!\", \"Content not found!\" or \"Profile not found!\"", body = docs::MessageReply)))]
+    params(("uuid" = String, Path), ("content_id" = i64, Path)), request_body = schemas::ProfileMetaBody,
+    responses((status = 201, description = "\"Meta successfully updated\"", body = schemas::MessageReply),
+              (status = 400, description = "Layer A error (types, bounds, date-time format)", body = schemas::PayloadErrors),
+              (status = 403, description = "\"Permission missing\"", body = schemas::MessageReply),
+              (status = 404, description = "\"User not found!\", \"Content not found!\" or \"Profile not found!\"", body = schemas::MessageReply)))]
 #[put("/<uuid>/content/<content_id>/meta", data = "<body>")]
 async fn put_meta(
     state: &State<AppState>,
@@ -440,9 +440,9 @@ fn meta_items(
 /// A profile's metas on one medium.
 #[utoipa::path(get, path = "/api/profile/{uuid}/{medium}/meta", tag = "profile", security(("bearer" = [])),
     params(("uuid" = String, Path), ("medium" = String, Path), ("page" = Option<i64>, Query)),
-    responses((status = 200, description = "\"Profile's meta {m} data sent\", paginated", body = docs::ContentPage),
-              (status = 403, description = "\"Permission missing\"", body = docs::MessageReply),
-              (status = 404, description = "\"User not found!\" or \"Profile not found!\"", body = docs::MessageReply)))]
+    responses((status = 200, description = "\"Profile's meta {m} data sent\", paginated", body = schemas::ContentPage),
+              (status = 403, description = "\"Permission missing\"", body = schemas::MessageReply),
+              (status = 404, description = "\"User not found!\" or \"Profile not found!\"", body = schemas::MessageReply)))]
 #[get("/<uuid>/<medium>/meta?<page>")]
 async fn profile_metas(
     state: &State<AppState>,
@@ -524,10 +524,10 @@ where
 /// A profile's recommendation launches, newest first.
 #[utoipa::path(get, path = "/api/profile/{uuid}/history", tag = "profile", security(("bearer" = [])),
     params(("uuid" = String, Path), ("page" = Option<i64>, Query, description = "integer, else 400")),
-    responses((status = 200, description = "\"Recommendation history data sent\", paginated", body = docs::ContentPage),
-              (status = 400, description = "page is not an integer", body = docs::PayloadErrors),
-              (status = 403, description = "\"Permission missing\"", body = docs::MessageReply),
-              (status = 404, description = "\"User not found!\" or \"Profile not found!\"", body = docs::MessageReply)))]
+    responses((status = 200, description = "\"Recommendation history data sent\", paginated", body = schemas::ContentPage),
+              (status = 400, description = "page is not an integer", body = schemas::PayloadErrors),
+              (status = 403, description = "\"Permission missing\"", body = schemas::MessageReply),
+              (status = 404, description = "\"User not found!\" or \"Profile not found!\"", body = schemas::MessageReply)))]
 #[get("/<uuid>/history?<page>")]
 async fn history(
     state: &State<AppState>,
@@ -563,9 +563,9 @@ async fn history(
 /// `recommendation_launched_for_profile_event`), then compute the engine's results for that snapshot
 /// (readable under `/history/<event_id>/result/<m>`). The same launch as the Socket.IO `recommend` event.
 #[utoipa::path(post, path = "/api/profile/{uuid}/recommend", tag = "profile", security(("bearer" = [])), params(("uuid" = String, Path)),
-    responses((status = 200, description = "{\"status\": true, \"message\": \"Recommendation complete for this profile!\", \"event_id\": N}", body = docs::MessageReply),
-              (status = 403, description = "\"Permission missing\"", body = docs::MessageReply),
-              (status = 404, description = "\"User not found!\" or \"Profile not found!\"", body = docs::MessageReply)))]
+    responses((status = 200, description = "{\"status\": true, \"message\": \"Recommendation complete for this profile!\", \"event_id\": N}", body = schemas::MessageReply),
+              (status = 403, description = "\"Permission missing\"", body = schemas::MessageReply),
+              (status = 404, description = "\"User not found!\" or \"Profile not found!\"", body = schemas::MessageReply)))]
 #[post("/<uuid>/recommend")]
 async fn recommend(state: &State<AppState>, bearer: Bearer, uuid: UuidParam) -> ApiResult<Reply> {
     let token = state.auth.verify(&bearer).await?;
@@ -593,9 +593,9 @@ async fn recommend(state: &State<AppState>, bearer: Bearer, uuid: UuidParam) -> 
 /// The liked genres copied at a launch.
 #[utoipa::path(get, path = "/api/profile/{uuid}/history/{id}/genres", tag = "profile", security(("bearer" = [])),
     params(("uuid" = String, Path), ("id" = i64, Path), ("page" = Option<i64>, Query)),
-    responses((status = 200, description = "\"Recommendation history liked genres data sent\", paginated", body = docs::ContentPage),
-              (status = 403, description = "\"Permission missing\" or \"Can not access to an not owned event!\"", body = docs::MessageReply),
-              (status = 404, description = "\"User not found!\", \"Profile not found!\" or \"Event not found!\"", body = docs::MessageReply)))]
+    responses((status = 200, description = "\"Recommendation history liked genres data sent\", paginated", body = schemas::ContentPage),
+              (status = 403, description = "\"Permission missing\" or \"Can not access to an not owned event!\"", body = schemas::MessageReply),
+              (status = 404, description = "\"User not found!\", \"Profile not found!\" or \"Event not found!\"", body = schemas::MessageReply)))]
 #[get("/<uuid>/history/<id>/genres?<page>")]
 async fn history_genres(
     state: &State<AppState>,
@@ -626,9 +626,9 @@ async fn history_genres(
 /// The engine's results of a launch on one medium, best first.
 #[utoipa::path(get, path = "/api/profile/{uuid}/history/{id}/{medium}/result", tag = "profile", security(("bearer" = [])),
     params(("uuid" = String, Path), ("id" = i64, Path), ("medium" = String, Path), ("page" = Option<i64>, Query)),
-    responses((status = 200, description = "\"Recommendation history data sent\", paginated: {\"<m>\": Base, score, engine}", body = docs::ContentPage),
-              (status = 403, description = "\"Permission missing\" or \"Can not access to an not owned event!\"", body = docs::MessageReply),
-              (status = 404, description = "\"User not found!\", \"Profile not found!\" or \"Event not found!\"", body = docs::MessageReply)))]
+    responses((status = 200, description = "\"Recommendation history data sent\", paginated: {\"<m>\": Base, score, engine}", body = schemas::ContentPage),
+              (status = 403, description = "\"Permission missing\" or \"Can not access to an not owned event!\"", body = schemas::MessageReply),
+              (status = 404, description = "\"User not found!\", \"Profile not found!\" or \"Event not found!\"", body = schemas::MessageReply)))]
 #[get("/<uuid>/history/<id>/<medium>/result?<page>")]
 async fn history_results(
     state: &State<AppState>,
@@ -672,9 +672,9 @@ async fn history_results(
 /// The profile's metas copied at a launch, on one medium.
 #[utoipa::path(get, path = "/api/profile/{uuid}/history/{id}/{medium}/meta", tag = "profile", security(("bearer" = [])),
     params(("uuid" = String, Path), ("id" = i64, Path), ("medium" = String, Path), ("page" = Option<i64>, Query)),
-    responses((status = 200, description = "\"Recommendation history data sent\", paginated", body = docs::ContentPage),
-              (status = 403, description = "\"Permission missing\" or \"Can not access to an not owned event!\"", body = docs::MessageReply),
-              (status = 404, description = "\"User not found!\", \"Profile not found!\" or \"Event not found!\"", body = docs::MessageReply)))]
+    responses((status = 200, description = "\"Recommendation history data sent\", paginated", body = schemas::ContentPage),
+              (status = 403, description = "\"Permission missing\" or \"Can not access to an not owned event!\"", body = schemas::MessageReply),
+              (status = 404, description = "\"User not found!\", \"Profile not found!\" or \"Event not found!\"", body = schemas::MessageReply)))]
 #[get("/<uuid>/history/<id>/<medium>/meta?<page>")]
 async fn history_metas(
     state: &State<AppState>,

@@ -2,10 +2,10 @@
 //! media at once (api-reference.md 2.8, 2.9, 5.4, 5.10; decisions F3, F8).
 
 use super::body::{Body, Field, Schema, Ty};
-use super::docs;
 use super::media::{MediumParam, taken_in_catalogue};
 use super::params::IntId;
 use super::reply::{Reply, strict_page};
+use super::schemas;
 use super::{AppState, caller_in};
 use crate::auth::{self, Bearer};
 use crate::db::proposals::{self, EpisodeProposal};
@@ -118,10 +118,10 @@ fn sql_text(value: Option<&Value>) -> Sql {
 /// Propose a content (pending an admin's validation).
 #[utoipa::path(post, path = "/api/{medium}", tag = "media", security(("bearer" = [])), params(("medium" = String, Path)),
     request_body(content = Object, description = "The medium's proposal fields (2.9), `genres` (ids), and for series `episodes`"),
-    responses((status = 201, description = "\"<Media> have been added to validation.\"", body = docs::MessageReply),
-              (status = 400, description = "Layer A error, or a name/ISBN already proposed", body = docs::PayloadErrors),
-              (status = 403, description = "\"Permission missing\" (add_content)", body = docs::MessageReply),
-              (status = 404, description = "\"User not found!\" or \"Genre <id> not found!\"", body = docs::MessageReply)))]
+    responses((status = 201, description = "\"<Media> have been added to validation.\"", body = schemas::MessageReply),
+              (status = 400, description = "Layer A error, or a name/ISBN already proposed", body = schemas::PayloadErrors),
+              (status = 403, description = "\"Permission missing\" (add_content)", body = schemas::MessageReply),
+              (status = 404, description = "\"User not found!\" or \"Genre <id> not found!\"", body = schemas::MessageReply)))]
 #[post("/<medium>", data = "<body>", rank = 6)]
 async fn propose(
     state: &State<AppState>,
@@ -217,10 +217,10 @@ async fn propose(
 /// Everybody's pending proposals of a medium.
 #[utoipa::path(get, path = "/api/{medium}/additional", tag = "media", security(("bearer" = [])),
     params(("medium" = String, Path), ("page" = Option<i64>, Query, description = "integer, else 400")),
-    responses((status = 200, description = "\"Additional <x> data sent\", paginated", body = docs::ContentPage),
-              (status = 400, description = "page is not an integer", body = docs::PayloadErrors),
-              (status = 403, description = "\"Permission missing\" (add_content)", body = docs::MessageReply),
-              (status = 404, description = "\"User not found!\"", body = docs::MessageReply)))]
+    responses((status = 200, description = "\"Additional <x> data sent\", paginated", body = schemas::ContentPage),
+              (status = 400, description = "page is not an integer", body = schemas::PayloadErrors),
+              (status = 403, description = "\"Permission missing\" (add_content)", body = schemas::MessageReply),
+              (status = 404, description = "\"User not found!\"", body = schemas::MessageReply)))]
 #[get("/<medium>/additional?<page>", rank = 2)]
 async fn list_proposals(
     state: &State<AppState>,
@@ -255,10 +255,10 @@ fn proposal_not_found(medium: &Medium) -> ApiError {
 /// Accept a proposal: it becomes a content (with its `_added_event`), series with their episodes.
 #[utoipa::path(put, path = "/api/{medium}/additional/{id}", tag = "media", security(("bearer" = [])),
     params(("medium" = String, Path), ("id" = i64, Path)),
-    responses((status = 201, description = "\"Additional <x> data successfully validated\"", body = docs::MessageReply),
-              (status = 400, description = "The name/ISBN is already in the catalogue", body = docs::ValidationErrors),
-              (status = 403, description = "\"Permission missing\" (validate_added_content)", body = docs::MessageReply),
-              (status = 404, description = "\"User not found!\" or \"Additional <x> not found!\"", body = docs::MessageReply)))]
+    responses((status = 201, description = "\"Additional <x> data successfully validated\"", body = schemas::MessageReply),
+              (status = 400, description = "The name/ISBN is already in the catalogue", body = schemas::ValidationErrors),
+              (status = 403, description = "\"Permission missing\" (validate_added_content)", body = schemas::MessageReply),
+              (status = 404, description = "\"User not found!\" or \"Additional <x> not found!\"", body = schemas::MessageReply)))]
 #[put("/<medium>/additional/<id>")]
 async fn validate_proposal(
     state: &State<AppState>,
@@ -297,9 +297,9 @@ async fn validate_proposal(
 /// Reject a proposal.
 #[utoipa::path(delete, path = "/api/{medium}/additional/{id}", tag = "media", security(("bearer" = [])),
     params(("medium" = String, Path), ("id" = i64, Path)),
-    responses((status = 201, description = "\"Additional <x> successfully deleted\"", body = docs::MessageReply),
-              (status = 403, description = "\"Permission missing\" (delete_content)", body = docs::MessageReply),
-              (status = 404, description = "\"User not found!\" or \"Additional <x> not found!\"", body = docs::MessageReply)))]
+    responses((status = 201, description = "\"Additional <x> successfully deleted\"", body = schemas::MessageReply),
+              (status = 403, description = "\"Permission missing\" (delete_content)", body = schemas::MessageReply),
+              (status = 404, description = "\"User not found!\" or \"Additional <x> not found!\"", body = schemas::MessageReply)))]
 #[delete("/<medium>/additional/<id>")]
 async fn decline_proposal(
     state: &State<AppState>,
@@ -333,9 +333,9 @@ async fn decline_proposal(
 #[utoipa::path(post, path = "/api/{medium}/{content_id}/bad_recommendation", tag = "media", security(("bearer" = [])),
     params(("medium" = String, Path), ("content_id" = i64, Path)),
     request_body(content = Object, description = "For each of the medium's reason categories, an array of reasons (strings)"),
-    responses((status = 201, description = "\"Bad recommendation has been registered.\"", body = docs::MessageReply),
-              (status = 400, description = "A category's value is not an array of strings", body = docs::PayloadErrors),
-              (status = 404, description = "\"User not found!\" or \"<Media> not found!\"", body = docs::MessageReply)))]
+    responses((status = 201, description = "\"Bad recommendation has been registered.\"", body = schemas::MessageReply),
+              (status = 400, description = "A category's value is not an array of strings", body = schemas::PayloadErrors),
+              (status = 404, description = "\"User not found!\" or \"<Media> not found!\"", body = schemas::MessageReply)))]
 #[post("/<medium>/<content_id>/bad_recommendation", data = "<body>")]
 async fn report_bad_recommendation(
     state: &State<AppState>,

@@ -1,8 +1,10 @@
 //! The reference's serialized user shapes (api-reference.md 2.0).
 
 use crate::db::genres::Genre;
+use crate::db::groups;
 use crate::db::groups::GroupBase;
-use crate::db::users::{self, BadRecommendation, ExportedMeta, LinkedService, User};
+use crate::db::links::{self, LinkedService};
+use crate::db::users::{self, BadRecommendation, ExportedMeta, User};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -54,7 +56,7 @@ impl UserObject {
         user: &User,
         viewer: &str,
     ) -> rusqlite::Result<UserObject> {
-        let m = users::memberships(conn, user.user_id)?;
+        let m = groups::memberships(conn, user.user_id)?;
         Ok(UserObject {
             uuid: user.uuid.clone(),
             email: email_for(user, viewer),
@@ -84,9 +86,47 @@ impl UserExport {
         Ok(UserExport {
             user: UserObject::load(conn, user, &user.uuid)?,
             liked_genres: users::liked_genres(conn, user.user_id)?,
-            linked_services: users::linked_services(conn, user.user_id)?,
+            linked_services: links::linked_services(conn, user.user_id)?,
             meta_user_content: users::metas(conn, user.user_id)?,
             bad_recommendations: users::bad_recommendations(conn, user.user_id)?,
         })
     }
+}
+
+/// GroupObject: the owner is not listed among the members.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct GroupObject {
+    pub group_id: i64,
+    pub name: String,
+    pub owner: Option<UserBase>,
+    pub members: Vec<UserBase>,
+    pub invitations: Vec<UserBase>,
+}
+
+/// A group as the user `viewer` (a uuid) sees it: others' e-mail addresses hidden (decisions F23).
+pub fn group_object(
+    conn: &rusqlite::Connection,
+    group: &crate::db::groups::Group,
+    viewer: &str,
+) -> crate::error::ApiResult<serde_json::Value> {
+    let seen = |user: &users::User| UserBase::seen_by(user, viewer);
+    let owner = group
+        .owner_id
+        .map(|id| users::find_by_id(conn, id))
+        .transpose()?
+        .flatten();
+    let object = GroupObject {
+        group_id: group.group_id,
+        name: group.name.clone(),
+        owner: owner.as_ref().map(seen),
+        members: crate::db::groups::members(conn, group.group_id)?
+            .iter()
+            .map(seen)
+            .collect(),
+        invitations: crate::db::groups::invited(conn, group.group_id)?
+            .iter()
+            .map(seen)
+            .collect(),
+    };
+    Ok(super::reply::to_value(&object))
 }

@@ -1,9 +1,9 @@
 //! `/api/user`: accounts, liked genres, search and export (api-reference.md 2.3; decisions F1, F4, F9).
 
 use super::body::{Body, Field, Schema, Ty, text, unknown_fields};
-use super::docs;
 use super::params::{IntId, UuidParam};
 use super::reply::{Page, Reply, to_value, to_values};
+use super::schemas;
 use super::shapes::{UserBase, UserExport, UserObject};
 use super::{AppState, caller};
 use crate::auth::{self, Bearer};
@@ -42,8 +42,8 @@ async fn find_user(state: &AppState, uuid: String) -> ApiResult<Option<User>> {
 #[utoipa::path(get, path = "/api/user/{uuid}", tag = "user", security(("bearer" = [])),
     params(("uuid" = String, Path, description = "User UUID")),
     responses(
-        (status = 200, description = "\"User data sent\"", body = docs::UserReply),
-        (status = 404, description = "\"User not found!\" (target, then caller)", body = docs::MessageReply),
+        (status = 200, description = "\"User data sent\"", body = schemas::UserReply),
+        (status = 404, description = "\"User not found!\" (target, then caller)", body = schemas::MessageReply),
     ))]
 #[get("/<uuid>")]
 async fn get_user(state: &State<AppState>, bearer: Bearer, uuid: UuidParam) -> ApiResult<Reply> {
@@ -71,12 +71,12 @@ static USER_PATCH: Schema = Schema(&[
 
 /// Change one's own username, e-mail or password.
 #[utoipa::path(patch, path = "/api/user/{uuid}", tag = "user", security(("bearer" = [])),
-    params(("uuid" = String, Path, description = "User UUID")), request_body = docs::UserPatchBody,
+    params(("uuid" = String, Path, description = "User UUID")), request_body = schemas::UserPatchBody,
     responses(
-        (status = 201, description = "\"User updated successfully\"", body = docs::MessageReply),
-        (status = 400, description = "Validation error, or \"Email is already being used.\"", body = docs::ValidationErrors),
-        (status = 403, description = "\"Permission missing\" or not one's own account", body = docs::MessageReply),
-        (status = 404, description = "\"User not found!\"", body = docs::MessageReply),
+        (status = 201, description = "\"User updated successfully\"", body = schemas::MessageReply),
+        (status = 400, description = "Validation error, or \"Email is already being used.\"", body = schemas::ValidationErrors),
+        (status = 403, description = "\"Permission missing\" or not one's own account", body = schemas::MessageReply),
+        (status = 404, description = "\"User not found!\"", body = schemas::MessageReply),
     ))]
 #[patch("/<uuid>", data = "<body>")]
 async fn update_user(
@@ -157,9 +157,9 @@ async fn update_user(
 #[utoipa::path(delete, path = "/api/user/{uuid}", tag = "user", security(("bearer" = [])),
     params(("uuid" = String, Path, description = "User UUID")),
     responses(
-        (status = 201, description = "\"User account deleted successfully\"", body = docs::MessageReply),
-        (status = 403, description = "\"Permission missing\" or not one's own account", body = docs::MessageReply),
-        (status = 404, description = "\"User not found!\"", body = docs::MessageReply),
+        (status = 201, description = "\"User account deleted successfully\"", body = schemas::MessageReply),
+        (status = 403, description = "\"Permission missing\" or not one's own account", body = schemas::MessageReply),
+        (status = 404, description = "\"User not found!\"", body = schemas::MessageReply),
     ))]
 #[delete("/<uuid>")]
 async fn delete_user(state: &State<AppState>, bearer: Bearer, uuid: UuidParam) -> ApiResult<Reply> {
@@ -187,9 +187,9 @@ async fn delete_user(state: &State<AppState>, bearer: Bearer, uuid: UuidParam) -
 /// Mark the onboarding (liked genres, first ratings) as done.
 #[utoipa::path(put, path = "/api/user/preferences_defined", tag = "user", security(("bearer" = [])),
     responses(
-        (status = 201, description = "\"User updated successfully\"", body = docs::MessageReply),
-        (status = 403, description = "\"Permission missing\"", body = docs::MessageReply),
-        (status = 404, description = "\"User not found!\"", body = docs::MessageReply),
+        (status = 201, description = "\"User updated successfully\"", body = schemas::MessageReply),
+        (status = 403, description = "\"Permission missing\"", body = schemas::MessageReply),
+        (status = 404, description = "\"User not found!\"", body = schemas::MessageReply),
     ))]
 #[put("/preferences_defined")]
 async fn define_preferences(state: &State<AppState>, bearer: Bearer) -> ApiResult<Reply> {
@@ -213,8 +213,8 @@ async fn define_preferences(state: &State<AppState>, bearer: Bearer) -> ApiResul
 #[utoipa::path(get, path = "/api/user/search/{search_term}", tag = "user", security(("bearer" = [])),
     params(("search_term" = String, Path), ("page" = Option<i64>, Query, description = "1-based; invalid → 1")),
     responses(
-        (status = 200, description = "Paginated, message \"Track data sent\" (sic)", body = docs::UserPage),
-        (status = 404, description = "\"User not found!\"", body = docs::MessageReply),
+        (status = 200, description = "Paginated, message \"Track data sent\" (sic)", body = schemas::UserPage),
+        (status = 404, description = "\"User not found!\"", body = schemas::MessageReply),
     ))]
 #[get("/search/<search_term>?<page>")]
 async fn search_users(
@@ -246,8 +246,8 @@ async fn search_users(
 /// The genres the caller likes (all media).
 #[utoipa::path(get, path = "/api/user/genre", tag = "user", security(("bearer" = [])),
     responses(
-        (status = 200, description = "\"User liked genre sent\"", body = docs::GenreList),
-        (status = 404, description = "\"User not found!\"", body = docs::MessageReply),
+        (status = 200, description = "\"User liked genre sent\"", body = schemas::GenreList),
+        (status = 404, description = "\"User not found!\"", body = schemas::MessageReply),
     ))]
 #[get("/genre")]
 async fn list_liked_genres(state: &State<AppState>, bearer: Bearer) -> ApiResult<Reply> {
@@ -283,9 +283,9 @@ async fn genre_target(state: &AppState, bearer: &Bearer, genre_id: i64) -> ApiRe
 #[utoipa::path(put, path = "/api/user/genre/{genre_id}", tag = "user", security(("bearer" = [])),
     params(("genre_id" = i64, Path)),
     responses(
-        (status = 201, description = "\"User liked this genre\"", body = docs::MessageReply),
-        (status = 403, description = "\"Permission missing\"", body = docs::MessageReply),
-        (status = 404, description = "\"User not found!\" or \"Genre not found!\"", body = docs::MessageReply),
+        (status = 201, description = "\"User liked this genre\"", body = schemas::MessageReply),
+        (status = 403, description = "\"Permission missing\"", body = schemas::MessageReply),
+        (status = 404, description = "\"User not found!\" or \"Genre not found!\"", body = schemas::MessageReply),
     ))]
 #[put("/genre/<genre_id>")]
 async fn like_genre(state: &State<AppState>, bearer: Bearer, genre_id: IntId) -> ApiResult<Reply> {
@@ -303,10 +303,10 @@ async fn like_genre(state: &State<AppState>, bearer: Bearer, genre_id: IntId) ->
 #[utoipa::path(delete, path = "/api/user/genre/{genre_id}", tag = "user", security(("bearer" = [])),
     params(("genre_id" = i64, Path)),
     responses(
-        (status = 201, description = "\"User liked this genre\" (sic)", body = docs::MessageReply),
-        (status = 400, description = "\"You didn't like this genre\"", body = docs::MessageReply),
-        (status = 403, description = "\"Permission missing\"", body = docs::MessageReply),
-        (status = 404, description = "\"User not found!\" or \"Genre not found!\"", body = docs::MessageReply),
+        (status = 201, description = "\"User liked this genre\" (sic)", body = schemas::MessageReply),
+        (status = 400, description = "\"You didn't like this genre\"", body = schemas::MessageReply),
+        (status = 403, description = "\"Permission missing\"", body = schemas::MessageReply),
+        (status = 404, description = "\"User not found!\" or \"Genre not found!\"", body = schemas::MessageReply),
     ))]
 #[delete("/genre/<genre_id>")]
 async fn unlike_genre(
@@ -329,8 +329,8 @@ async fn unlike_genre(
 /// Everything stored about the caller (decisions F9).
 #[utoipa::path(get, path = "/api/user/export", tag = "user", security(("bearer" = [])),
     responses(
-        (status = 200, description = "\"User data exported\"", body = docs::ExportReply),
-        (status = 404, description = "\"User not found!\"", body = docs::MessageReply),
+        (status = 200, description = "\"User data exported\"", body = schemas::ExportReply),
+        (status = 404, description = "\"User not found!\"", body = schemas::MessageReply),
     ))]
 #[get("/export")]
 async fn export_user(state: &State<AppState>, bearer: Bearer) -> ApiResult<Reply> {

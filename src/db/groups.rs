@@ -123,3 +123,31 @@ pub fn leave(conn: &Connection, group_id: i64, user_id: i64) -> rusqlite::Result
         .execute([user_id, group_id])?;
     Ok(())
 }
+
+/// The three group lists of a UserObject.
+pub struct Memberships {
+    pub groups: Vec<GroupBase>,
+    pub invitations: Vec<GroupBase>,
+    pub owned_groups: Vec<GroupBase>,
+}
+
+pub fn memberships(conn: &Connection, user_id: i64) -> rusqlite::Result<Memberships> {
+    let list = |sql: &str| -> rusqlite::Result<Vec<GroupBase>> {
+        let mut stmt = conn.prepare_cached(sql)?;
+        let rows = stmt.query_map([user_id], GroupBase::from_row)?;
+        rows.collect()
+    };
+    Ok(Memberships {
+        groups: list(
+            r#"SELECT g.group_id, g.name FROM group_members m JOIN "group" g ON g.group_id = m.group_id
+               WHERE m.user_id = ?1 ORDER BY g.group_id"#,
+        )?,
+        invitations: list(
+            r#"SELECT g.group_id, g.name FROM invitations i JOIN "group" g ON g.group_id = i.group_id
+               WHERE i.user_id = ?1 ORDER BY g.group_id"#,
+        )?,
+        owned_groups: list(
+            r#"SELECT group_id, name FROM "group" WHERE owner_id = ?1 ORDER BY group_id"#,
+        )?,
+    })
+}

@@ -3,6 +3,7 @@
 //! stores and returns them as opaque text.
 
 use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
 
 /// One `external_service` row.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,6 +28,26 @@ pub fn find(conn: &Connection, user_id: i64, service_name: &str) -> rusqlite::Re
         })
     })
     .optional()
+}
+
+/// A link as the user export shows it: no tokens (as the reference).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LinkedService {
+    pub service_id: i64,
+    pub service_name: String,
+}
+
+pub fn linked_services(conn: &Connection, user_id: i64) -> rusqlite::Result<Vec<LinkedService>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT service_id, service_name FROM external_service WHERE user_id = ?1 ORDER BY service_id",
+    )?;
+    let rows = stmt.query_map([user_id], |r| {
+        Ok(LinkedService {
+            service_id: r.get(0)?,
+            service_name: r.get(1)?,
+        })
+    })?;
+    rows.collect()
 }
 
 /// The names of the services a user has linked.

@@ -1,7 +1,6 @@
 //! The `user` aggregate: accounts, their roles/permissions, liked genres and what the export shows.
 
 use super::genres::Genre;
-use super::groups::GroupBase;
 use crate::util::time::db_text_to_api;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
@@ -222,53 +221,6 @@ pub fn unlike_genre(conn: &Connection, user_id: i64, genre_id: i64) -> rusqlite:
         .prepare_cached("DELETE FROM liked_genres WHERE user_id = ?1 AND genre_id = ?2")?
         .execute([user_id, genre_id])?;
     Ok(removed > 0)
-}
-
-/// The three group lists of a UserObject.
-pub struct Memberships {
-    pub groups: Vec<GroupBase>,
-    pub invitations: Vec<GroupBase>,
-    pub owned_groups: Vec<GroupBase>,
-}
-
-pub fn memberships(conn: &Connection, user_id: i64) -> rusqlite::Result<Memberships> {
-    let list = |sql: &str| -> rusqlite::Result<Vec<GroupBase>> {
-        let mut stmt = conn.prepare_cached(sql)?;
-        let rows = stmt.query_map([user_id], GroupBase::from_row)?;
-        rows.collect()
-    };
-    Ok(Memberships {
-        groups: list(
-            r#"SELECT g.group_id, g.name FROM group_members m JOIN "group" g ON g.group_id = m.group_id
-               WHERE m.user_id = ?1 ORDER BY g.group_id"#,
-        )?,
-        invitations: list(
-            r#"SELECT g.group_id, g.name FROM invitations i JOIN "group" g ON g.group_id = i.group_id
-               WHERE i.user_id = ?1 ORDER BY g.group_id"#,
-        )?,
-        owned_groups: list(
-            r#"SELECT group_id, name FROM "group" WHERE owner_id = ?1 ORDER BY group_id"#,
-        )?,
-    })
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct LinkedService {
-    pub service_id: i64,
-    pub service_name: String,
-}
-
-pub fn linked_services(conn: &Connection, user_id: i64) -> rusqlite::Result<Vec<LinkedService>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT service_id, service_name FROM external_service WHERE user_id = ?1 ORDER BY service_id",
-    )?;
-    let rows = stmt.query_map([user_id], |r| {
-        Ok(LinkedService {
-            service_id: r.get(0)?,
-            service_name: r.get(1)?,
-        })
-    })?;
-    rows.collect()
 }
 
 /// One `meta_user_content` row, as the export shows it (decisions F9).

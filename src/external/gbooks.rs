@@ -3,8 +3,8 @@
 //! history", "Recently viewed" and empty ones; "Reviewed" first): volumes with an ISBN-13 become
 //! books; the user's rating (ONE..FIVE → 1..5) and purchase.
 
+use super::found::{End, Item, Key, Wanted};
 use super::http::{Answer, join};
-use super::import::{End, Item, Key, Wanted};
 use super::{LinkError, Providers, Tokens, form_encode};
 use crate::media::Medium;
 use serde_json::Value;

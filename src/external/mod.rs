@@ -5,6 +5,7 @@
 //! Layers: `api::external` calls this module; it calls `db`. Each provider module knows its URLs and
 //! answers; [`import`] runs them and writes what they found.
 
+pub mod found;
 pub mod gbooks;
 pub mod http;
 pub mod import;

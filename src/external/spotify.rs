@@ -2,8 +2,8 @@
 //! imports the user's top tracks, recently played tracks (each play counted once, by its time) and
 //! playlists' tracks.
 
+use super::found::{End, Item, Key, Wanted};
 use super::http::{Answer, join, rebase};
-use super::import::{End, Item, Key, Wanted};
 use super::{LinkError, Providers, Service, Tokens, form_encode};
 use crate::media::Medium;
 use base64::Engine;

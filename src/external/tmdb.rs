@@ -2,8 +2,8 @@
 //! session id. Imports the account's rated, favourite and watch-listed movies and TV shows: movies
 //! matched by IMDb id (then TMDB id), series by title and start year; ratings from 0.5–10 to 0–5.
 
+use super::found::{End, Item, Key, Wanted};
 use super::http::{Answer, join};
-use super::import::{End, Item, Key, Wanted};
 use super::{LinkError, Providers, Service, Tokens};
 use crate::media::Medium;
 use serde_json::Value;
