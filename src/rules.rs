@@ -17,12 +17,84 @@ pub const RESET_TOKEN_LENGTH: &str = "Shorter than minimum length 50.";
 pub const UNKNOWN_FIELD: &str = "Unknown field.";
 pub const EMAIL_TAKEN: &str = "Email is already being used.";
 
+/// A Layer-B rule on a text field, as data: the checks below apply it, and the API document shows it
+/// (`minLength`, `maxLength`, `pattern`, `format`), so both come from this one definition.
+#[derive(Debug)]
+pub struct TextRule {
+    pub min_chars: usize,
+    pub max_chars: Option<usize>,
+    /// A regular expression a valid value matches (`search`, the reference's `re.match` with `^`),
+    /// in the syntax both the `regex` crate and JSON Schema (ECMA-262) read.
+    pub pattern: Option<&'static str>,
+    pub format: Option<&'static str>,
+}
+
+pub const EMAIL: TextRule = TextRule {
+    min_chars: 5,
+    max_chars: Some(64),
+    pattern: None,
+    format: Some("email"),
+};
+/// Letters, digits, `_` and single inner dots (the reference's regex, with its "no `..`").
+pub const USERNAME: TextRule = TextRule {
+    min_chars: 4,
+    max_chars: Some(15),
+    pattern: Some(NAME_PATTERN),
+    format: None,
+};
+pub const GROUP_NAME: TextRule = TextRule {
+    min_chars: 3,
+    max_chars: Some(45),
+    ..USERNAME
+};
+/// Login checks only the length of the password.
+pub const PASSWORD_AT_LOGIN: TextRule = TextRule {
+    min_chars: 8,
+    max_chars: Some(128),
+    pattern: None,
+    format: None,
+};
+pub const RESET_TOKEN: TextRule = TextRule {
+    min_chars: 50,
+    max_chars: None,
+    pattern: None,
+    format: None,
+};
+
+/// A UUID (the invitation body's `uuid`: "Not a valid UUID." otherwise). The check is uuid's parser,
+/// which takes the hyphenated form the document names and a few more (plain hex, braces, `urn:uuid:`).
+pub const UUID: TextRule = TextRule {
+    min_chars: 0,
+    max_chars: None,
+    pattern: None,
+    format: Some("uuid"),
+};
+
+const NAME_PATTERN: &str = r"^[A-Za-z0-9_](?:\.?[A-Za-z0-9_])*$";
+
+/// The password rule of a policy: lengths, and the reference's lookahead pattern.
+pub fn password_rule(policy: PasswordPolicy) -> (TextRule, String) {
+    let specials: String = policy
+        .specials()
+        .chars()
+        .map(|c| regex::escape(&c.to_string()))
+        .collect();
+    let pattern = format!(
+        r"^(?=[^\n]*[a-z])(?=[^\n]*[A-Z])(?=[^\n]*\d)(?=[^\n]*[{specials}])[A-Za-z\d{specials}]{{8}}"
+    );
+    (PASSWORD_AT_LOGIN, pattern)
+}
+
 fn char_len(value: &str) -> usize {
     value.chars().count()
 }
 
 fn length_between(value: &str, min: usize, max: usize) -> bool {
     (min..=max).contains(&char_len(value))
+}
+
+fn length_ok(value: &str, rule: &TextRule) -> bool {
+    length_between(value, rule.min_chars, rule.max_chars.unwrap_or(usize::MAX))
 }
 
 // marshmallow 3.10's Email validator, without its look-behind (checked separately below).
@@ -38,9 +110,7 @@ static EMAIL_DOMAIN: LazyLock<Regex> = LazyLock::new(|| {
     )
     .expect("static regex")
 });
-static USERNAME: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^[A-Za-z0-9_](?:[A-Za-z0-9_.]{0,28}[A-Za-z0-9_])?$").expect("static regex")
-});
+static NAME: LazyLock<Regex> = LazyLock::new(|| Regex::new(NAME_PATTERN).expect("static regex"));
 /// Python's `\d` in a str pattern: Unicode decimal digits (category Nd), which Rust's regex `\d` also is.
 static DIGIT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\d$").expect("static regex"));
 
@@ -73,18 +143,19 @@ pub fn check_email(value: &str, errors: &mut Vec<String>) {
     if !is_valid_email(value) {
         errors.push(INVALID_EMAIL.into());
     }
-    if !length_between(value, 5, 64) {
+    if !length_ok(value, &EMAIL) {
         errors.push(EMAIL_LENGTH.into());
     }
 }
 
-/// Letters, digits, `_` and single inner dots; the reference's regex, which also caps the length at 30.
+/// Letters, digits, `_` and single inner dots (the reference's regex also caps the length at 30,
+/// which every length rule is below).
 fn name_pattern_ok(value: &str) -> bool {
-    USERNAME.is_match(value) && !value.contains("..")
+    NAME.is_match(value)
 }
 
 pub fn check_username(value: &str, errors: &mut Vec<String>) {
-    if !length_between(value, 4, 15) {
+    if !length_ok(value, &USERNAME) {
         errors.push(USERNAME_LENGTH.into());
     }
     if !name_pattern_ok(value) {
@@ -93,7 +164,7 @@ pub fn check_username(value: &str, errors: &mut Vec<String>) {
 }
 
 pub fn check_group_name(value: &str, errors: &mut Vec<String>) {
-    if !length_between(value, 3, 45) {
+    if !length_ok(value, &GROUP_NAME) {
         errors.push(GROUP_NAME_LENGTH.into());
     }
     if !name_pattern_ok(value) {
@@ -133,7 +204,7 @@ pub fn password_pattern_ok(value: &str, policy: PasswordPolicy) -> bool {
 }
 
 pub fn check_password(value: &str, policy: PasswordPolicy, errors: &mut Vec<String>) {
-    if !length_between(value, 8, 128) {
+    if !length_ok(value, &PASSWORD_AT_LOGIN) {
         errors.push(PASSWORD_LENGTH.into());
     }
     if !password_pattern_ok(value, policy) {
@@ -143,13 +214,13 @@ pub fn check_password(value: &str, policy: PasswordPolicy, errors: &mut Vec<Stri
 
 /// Login checks only the length of the password.
 pub fn check_password_length(value: &str, errors: &mut Vec<String>) {
-    if !length_between(value, 8, 128) {
+    if !length_ok(value, &PASSWORD_AT_LOGIN) {
         errors.push(PASSWORD_LENGTH.into());
     }
 }
 
 pub fn check_reset_token(value: &str, errors: &mut Vec<String>) {
-    if char_len(value) < 50 {
+    if !length_ok(value, &RESET_TOKEN) {
         errors.push(RESET_TOKEN_LENGTH.into());
     }
 }

@@ -1,7 +1,7 @@
 //! `/api/auth`: login, registration, logout, password forget/reset (api-reference.md 2.2).
 
 use super::AppState;
-use super::body::{Body, Field, Schema, Ty, text, unknown_fields};
+use super::body::{Body, Field, Rule, Schema, Ty, text, unknown_fields};
 use super::reply::{Reply, to_value};
 use super::schemas::{self, LoginReply};
 use super::shapes::UserBase;
@@ -18,19 +18,20 @@ pub fn routes() -> Vec<Route> {
     routes![login, register, logout, forget, reset]
 }
 
-static LOGIN: Schema = Schema(&[
-    Field::required("email", Ty::String),
-    Field::required("password", Ty::String),
+pub static LOGIN: Schema = Schema(&[
+    Field::required("email", Ty::String).checked(Rule::Text(&rules::EMAIL)),
+    Field::required("password", Ty::String).checked(Rule::Text(&rules::PASSWORD_AT_LOGIN)),
 ]);
-static REGISTER: Schema = Schema(&[
-    Field::required("email", Ty::String),
-    Field::required("username", Ty::String),
-    Field::required("password", Ty::String),
+pub static REGISTER: Schema = Schema(&[
+    Field::required("email", Ty::String).checked(Rule::Text(&rules::EMAIL)),
+    Field::required("username", Ty::String).checked(Rule::Text(&rules::USERNAME)),
+    Field::required("password", Ty::String).checked(Rule::Password(PasswordPolicy::Register)),
 ]);
-static FORGET: Schema = Schema(&[Field::required("email", Ty::String)]);
-static RESET: Schema = Schema(&[
-    Field::required("reset_password_token", Ty::String),
-    Field::required("password", Ty::String),
+pub static FORGET: Schema =
+    Schema(&[Field::required("email", Ty::String).checked(Rule::Text(&rules::EMAIL))]);
+pub static RESET: Schema = Schema(&[
+    Field::required("reset_password_token", Ty::String).checked(Rule::Text(&rules::RESET_TOKEN)),
+    Field::required("password", Ty::String).checked(Rule::Password(PasswordPolicy::ResetOrUpdate)),
 ]);
 
 fn reject(errors: Vec<String>) -> ApiResult<()> {

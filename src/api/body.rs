@@ -5,6 +5,7 @@
 //! body is judged (first) and when the token is (second).
 
 use crate::error::{ApiError, ApiResult};
+use crate::rules;
 use crate::util::pyjson;
 use rocket::Request;
 use rocket::data::{ByteUnit, Data, FromData, Outcome};
@@ -74,6 +75,15 @@ pub enum Ty {
 }
 
 impl Ty {
+    /// The type as JSON Schema.
+    pub fn json_schema(&self) -> Value {
+        match self {
+            Ty::Array(item) => serde_json::json!({"type": "array", "items": item.json_schema()}),
+            Ty::Object(fields) => Schema(fields).json_schema(false),
+            other => serde_json::json!({"type": other.name()}),
+        }
+    }
+
     fn name(&self) -> &'static str {
         match self {
             Ty::String => "string",
@@ -109,6 +119,15 @@ pub struct Field {
     /// String length bounds (characters), with Draft 4's "is too short/long" messages.
     pub min_length: Option<usize>,
     pub max_length: Option<usize>,
+    /// The field rule its handler checks after this schema (Layer B), shown in the API document.
+    pub rule: Option<Rule>,
+}
+
+/// A Layer-B rule of `crate::rules`, named where the field is declared.
+#[derive(Debug, Clone, Copy)]
+pub enum Rule {
+    Text(&'static rules::TextRule),
+    Password(rules::PasswordPolicy),
 }
 
 impl Field {
@@ -121,6 +140,7 @@ impl Field {
             maximum: None,
             min_length: None,
             max_length: None,
+            rule: None,
         }
     }
     pub const fn optional(name: &'static str, ty: Ty) -> Field {
@@ -132,6 +152,7 @@ impl Field {
             maximum: None,
             min_length: None,
             max_length: None,
+            rule: None,
         }
     }
     pub const fn min(mut self, bound: f64, text: &'static str) -> Field {
@@ -147,6 +168,69 @@ impl Field {
         self.maximum = Some((bound, text));
         self
     }
+    pub const fn checked(mut self, rule: Rule) -> Field {
+        self.rule = Some(rule);
+        self
+    }
+
+    /// The field as JSON Schema: its type and bounds (Layer A) and its rule (Layer B).
+    pub fn json_schema(&self) -> Value {
+        let mut schema = self.ty.json_schema();
+        let mut set = |key: &str, value: Value| {
+            if let Value::Object(map) = &mut schema {
+                map.insert(key.into(), value);
+            }
+        };
+        if let Some((bound, _)) = self.minimum {
+            set("minimum", number(bound));
+        }
+        if let Some((bound, _)) = self.maximum {
+            set("maximum", number(bound));
+        }
+        let text = match self.rule {
+            Some(Rule::Text(rule)) => Some((
+                rule.min_chars,
+                rule.max_chars,
+                rule.pattern.map(str::to_owned),
+                rule.format,
+            )),
+            Some(Rule::Password(policy)) => {
+                let (rule, pattern) = rules::password_rule(policy);
+                Some((rule.min_chars, rule.max_chars, Some(pattern), None))
+            }
+            None => None,
+        };
+        let (min, max) = match text {
+            Some((min, max, _, _)) => (
+                Some(min.max(self.min_length.unwrap_or(0))),
+                max.or(self.max_length),
+            ),
+            None => (self.min_length, self.max_length),
+        };
+        if let Some(min) = min.filter(|m| *m > 0) {
+            set("minLength", min.into());
+        }
+        if let Some(max) = max {
+            set("maxLength", max.into());
+        }
+        if let Some((_, _, pattern, format)) = text {
+            if let Some(pattern) = pattern {
+                set("pattern", pattern.into());
+            }
+            if let Some(format) = format {
+                set("format", format.into());
+            }
+        }
+        schema
+    }
+}
+
+fn number(value: f64) -> Value {
+    if value.fract() == 0.0 {
+        Value::from(value as i64)
+    } else {
+        Value::from(value)
+    }
 }
 
 /// A body model: the body must be an object with these properties (extra keys allowed).
@@ -154,6 +238,29 @@ impl Field {
 pub struct Schema(pub &'static [Field]);
 
 impl Schema {
+    /// The body model as JSON Schema; `closed` when the handler refuses unknown keys.
+    pub fn json_schema(&self, closed: bool) -> Value {
+        let properties: Map<String, Value> = self
+            .0
+            .iter()
+            .map(|f| (f.name.to_owned(), f.json_schema()))
+            .collect();
+        let required: Vec<&str> = self
+            .0
+            .iter()
+            .filter(|f| f.required)
+            .map(|f| f.name)
+            .collect();
+        let mut schema = serde_json::json!({"type": "object", "properties": properties});
+        if !required.is_empty() {
+            schema["required"] = required.into();
+        }
+        if closed {
+            schema["additionalProperties"] = false.into();
+        }
+        schema
+    }
+
     pub fn check(&self, value: Value) -> ApiResult<Map<String, Value>> {
         let mut errors = Map::new();
         let Value::Object(object) = value else {

@@ -11,14 +11,31 @@ pub fn catchers() -> Vec<Catcher> {
 }
 
 #[catch(default)]
-fn default_catcher(status: Status, request: &Request<'_>) -> ApiError {
-    match status.code {
+fn default_catcher(status: Status, request: &Request<'_>) -> Result<ApiError, NotAllowed> {
+    Ok(match status.code {
         // 422 is what Rocket reports when a path segment does not convert: no route, as for 404.
         404 | 422 => {
-            if path_known_for_other_method(request) {
-                ApiError::MethodNotAllowed
+            let methods = allowed_methods(request);
+            let method = request.method();
+            let other = methods.iter().any(|m| {
+                *m != method
+                    && *m != Method::Options
+                    && !(*m == Method::Head && method == Method::Get)
+                    && !(*m == Method::Get && method == Method::Head)
+            });
+            if other {
+                return Err(NotAllowed(allow_header(&methods)));
+            }
+            ApiError::RouteNotFound
+        }
+        // Before routing, Rocket refuses a method it does not know (`QUERY`, `PROPFIND`, …) with 400
+        // on a stand-in GET of the same URL: the URL's methods are the answer.
+        400 if request.route().is_none() => {
+            let methods = allowed_methods(request);
+            if methods.is_empty() {
+                ApiError::MalformedBody
             } else {
-                ApiError::RouteNotFound
+                return Err(NotAllowed(allow_header(&methods)));
             }
         }
         400 => ApiError::MalformedBody,
@@ -31,21 +48,52 @@ fn default_catcher(status: Status, request: &Request<'_>) -> ApiError {
             request.uri()
         )),
         _ => ApiError::business(status, status.reason().unwrap_or("Error").to_owned()),
-    }
+    })
 }
 
-/// Whether some route of another method has this path, with each dynamic segment accepting what our
-/// converters accept: names ending in `id` take digits, names with `uuid` take UUIDs.
-pub fn path_known_for_other_method(request: &Request<'_>) -> bool {
+/// The methods some route answers on this path, with each dynamic segment accepting what our
+/// converters accept (names ending in `id` take digits, names with `uuid` take UUIDs): HEAD with GET,
+/// and OPTIONS on any known path. Empty for an unknown URL.
+pub fn allowed_methods(request: &Request<'_>) -> Vec<Method> {
     let path: Vec<&str> = request.uri().path().segments().collect();
-    let method = request.method();
-    request.rocket().routes().any(|route| {
+    let mut methods: Vec<Method> = request
+        .rocket()
+        .routes()
         // The front end's pages answer GET everywhere; other methods there stay unknown URLs.
-        route.name.as_deref() != Some(super::ui::ROUTE_NAME)
-            && route.method != method
-            && !(method == Method::Head && route.method == Method::Get)
-            && template_matches(route.uri.path(), &path)
-    })
+        .filter(|route| route.name.as_deref() != Some(super::ui::ROUTE_NAME))
+        .filter(|route| template_matches(route.uri.path(), &path))
+        .map(|route| route.method)
+        .collect();
+    if methods.is_empty() {
+        return methods;
+    }
+    if methods.contains(&Method::Get) {
+        methods.push(Method::Head);
+    }
+    methods.push(Method::Options);
+    methods.sort_by_key(|m| m.as_str());
+    methods.dedup();
+    methods
+}
+
+/// `Allow`'s value for those methods.
+pub fn allow_header(methods: &[Method]) -> String {
+    methods
+        .iter()
+        .map(|m| m.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A 405 names what the path does answer.
+pub struct NotAllowed(String);
+
+impl<'r> rocket::response::Responder<'r, 'static> for NotAllowed {
+    fn respond_to(self, request: &'r Request<'_>) -> rocket::response::Result<'static> {
+        let mut response = ApiError::MethodNotAllowed.respond_to(request)?;
+        response.set_raw_header("Allow", self.0);
+        Ok(response)
+    }
 }
 
 fn template_matches(template: &str, path: &[&str]) -> bool {
@@ -103,8 +151,31 @@ impl rocket::fairing::Fairing for ExactPaths {
         let trailing_slash = path.starts_with("/api/") && path.ends_with('/') && path != "/api/";
         if let (true, Ok(uri)) = (trailing_slash, rocket::http::uri::Origin::parse(NO_ROUTE)) {
             request.set_uri(uri);
+            return;
+        }
+        if let Some(uri) = first_values_only(request.uri()) {
+            request.set_uri(uri);
         }
     }
+}
+
+/// The URI without later repeats of a query parameter: Flask's `request.args.get` reads the first of
+/// `?page=2&page=x`, where Rocket would refuse the pair and read no `page` at all.
+fn first_values_only(
+    uri: &rocket::http::uri::Origin<'_>,
+) -> Option<rocket::http::uri::Origin<'static>> {
+    let query = uri.query()?.as_str();
+    let mut seen = std::collections::HashSet::new();
+    let pairs: Vec<&str> = query.split('&').collect();
+    let kept: Vec<&str> = pairs
+        .iter()
+        .copied()
+        .filter(|pair| seen.insert(pair.split('=').next().unwrap_or_default()))
+        .collect();
+    if kept.len() == pairs.len() {
+        return None;
+    }
+    rocket::http::uri::Origin::parse_owned(format!("{}?{}", uri.path(), kept.join("&"))).ok()
 }
 
 #[cfg(test)]

@@ -8,8 +8,6 @@ use rocket::http::{Header, Method, Status};
 use rocket::{Request, Response};
 use rocket_cors::{AllowedHeaders, AllowedOrigins, Cors, CorsOptions};
 
-pub const METHODS: &str = "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT";
-
 pub fn cors() -> Result<Cors, rocket_cors::Error> {
     let methods = [
         Method::Delete,
@@ -50,16 +48,19 @@ impl Fairing for NoteRequest {
     async fn on_request(&self, request: &mut Request<'_>, _: &mut rocket::Data<'_>) {
         let method = request.method();
         // Only OPTIONS answers depend on it; other requests skip the route scan.
-        let known =
-            method == Method::Options && super::catchers::path_known_for_other_method(request);
-        request.local_cache(|| Asked { method, known });
+        let allowed = if method == Method::Options {
+            super::catchers::allowed_methods(request)
+        } else {
+            Vec::new()
+        };
+        request.local_cache(|| Asked { method, allowed });
     }
 }
 
-/// The method of a request as it arrived, and whether a route has its path.
+/// The method of a request as it arrived, and (for OPTIONS) the methods of its path.
 struct Asked {
     method: Method,
-    known: bool,
+    allowed: Vec<Method>,
 }
 
 #[rocket::async_trait]
@@ -92,13 +93,14 @@ impl Fairing for ReferenceCors {
         // Flask answers OPTIONS on every known URL itself: 200, empty, with Allow.
         let asked = request.local_cache(|| Asked {
             method: request.method(),
-            known: false,
+            allowed: Vec::new(),
         });
-        if asked.method == Method::Options && asked.known {
+        if asked.method == Method::Options && !asked.allowed.is_empty() {
+            let allow = super::catchers::allow_header(&asked.allowed);
             response.set_status(Status::Ok);
-            response.set_header(Header::new("Allow", METHODS));
+            response.set_header(Header::new("Allow", allow.clone()));
             if origin.is_some() {
-                response.set_header(Header::new("Access-Control-Allow-Methods", METHODS));
+                response.set_header(Header::new("Access-Control-Allow-Methods", allow));
             }
             response.remove_header("Content-Type");
             response.set_sized_body(0, std::io::Cursor::new(Vec::new()));

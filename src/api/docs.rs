@@ -48,8 +48,8 @@ static SWAGGER_UI: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/static/swagg
         UserPage, GenreList, HealthReply, LoginBody, RegisterBody, ForgetBody, ResetBody, UserPatchBody,
         ContentPage, ContentList, ContentReply, Meta, MetaReply, MetaPatchBody,
         super::shapes::GroupObject, GroupBody, InviteBody, GroupReply,
-        crate::db::profiles::ProfileBase, ProfileBody, ProfileReply, ProfileMetaBody,
-        LinkUrlReply, LinkCallbackBody, super::external::ServiceName,
+        crate::db::profiles::ProfileBase, ProfileBody, ProfileRenameBody, ProfileReply, ProfileMetaBody,
+        LinkUrlReply, LinkCallbackBody, super::external::ServiceName, LenientPage, StrictPage, MalformedBody,
     )),
     modifiers(&BearerSecurity),
     tags(
@@ -82,9 +82,9 @@ impl Modify for BearerSecurity {
 }
 
 static OPENAPI_JSON: LazyLock<String> = LazyLock::new(|| {
-    ApiDoc::openapi()
-        .to_pretty_json()
-        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    super::openapi::complete(&mut doc);
+    serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
 });
 
 pub fn routes() -> Vec<Route> {

@@ -1,6 +1,6 @@
 //! `/api/group`: groups and invitations (api-reference.md 2.4, 5.5; decisions F5).
 
-use super::body::{Body, Field, Schema, Ty, text, unknown_fields};
+use super::body::{Body, Field, Rule, Schema, Ty, text, unknown_fields};
 use super::params::IntId;
 use super::reply::Reply;
 use super::schemas;
@@ -32,7 +32,8 @@ fn existing(conn: &rusqlite::Connection, group_id: i64) -> ApiResult<Group> {
     groups::find(conn, group_id)?.ok_or_else(|| ApiError::not_found(GROUP_NOT_FOUND))
 }
 
-static CREATE: Schema = Schema(&[Field::required("name", Ty::String)]);
+pub static CREATE: Schema =
+    Schema(&[Field::required("name", Ty::String).checked(Rule::Text(&rules::GROUP_NAME))]);
 
 /// Create a group owned by the caller.
 #[utoipa::path(post, path = "/api/group", tag = "group", security(("bearer" = [])), request_body = schemas::GroupBody,
@@ -114,7 +115,8 @@ async fn leave_group(state: &State<AppState>, bearer: Bearer, group_id: IntId) -
     Ok(Reply::empty(Status::NoContent, ContentType::JSON))
 }
 
-static INVITE: Schema = Schema(&[Field::required("uuid", Ty::String)]);
+pub static INVITE: Schema =
+    Schema(&[Field::required("uuid", Ty::String).checked(Rule::Text(&rules::UUID))]);
 
 /// Invite a user (by uuid) to a group the caller owns.
 #[utoipa::path(post, path = "/api/group/{group_id}/invitations", tag = "group", security(("bearer" = [])),

@@ -65,7 +65,7 @@ fn items_reply(message: &str, page: &Page, total: i64, items: Vec<Map<String, Va
 /// Most popular contents of a medium, 24 a page.
 #[utoipa::path(get, path = "/api/{medium}", tag = "media", security(("bearer" = [])),
     params(("medium" = String, Path, description = "application, book, game, movie, serie or track"),
-           ("page" = Option<i64>, Query, description = "1-based; invalid → 1")),
+           ("page" = Option<super::schemas::LenientPage>, Query)),
     responses((status = 200, description = "\"Most popular {m} data sent\", paginated", body = super::schemas::ContentPage),
               (status = 404, description = "\"User not found!\"", body = super::schemas::MessageReply)))]
 #[get("/<medium>?<page>", rank = 6)]
@@ -97,7 +97,7 @@ async fn popular(
 
 /// Contents whose search column contains the term (case-insensitive, literal; decisions F10).
 #[utoipa::path(get, path = "/api/{medium}/search/{search_term}", tag = "media", security(("bearer" = [])),
-    params(("medium" = String, Path), ("search_term" = String, Path), ("page" = Option<i64>, Query)),
+    params(("medium" = String, Path), ("search_term" = String, Path), ("page" = Option<super::schemas::LenientPage>, Query)),
     responses((status = 200, description = "\"<Media> data sent\", paginated: exact matches, prefixes, then popularity", body = super::schemas::ContentPage),
               (status = 404, description = "\"User not found!\"", body = super::schemas::MessageReply)))]
 #[get("/<medium>/search/<search_term>?<page>", rank = 3)]
@@ -215,7 +215,7 @@ async fn get_meta(
     ))
 }
 
-static META_PATCH: Schema = Schema(&[
+pub static META_PATCH: Schema = Schema(&[
     Field::optional("rating", Ty::Integer)
         .min(0.0, "0")
         .max(5.0, "5"),
@@ -318,7 +318,7 @@ async fn recommendations(
 
 /// Recommendations computed for the caller.
 #[utoipa::path(get, path = "/api/{medium}/user", tag = "media", security(("bearer" = [])),
-    params(("medium" = String, Path), ("page" = Option<i64>, Query, description = "integer, else 400"),
+    params(("medium" = String, Path), ("page" = Option<super::schemas::StrictPage>, Query),
            ("reco_engine" = Option<String>, Query, description = "only this engine's rows")),
     responses((status = 200, description = "\"Most popular {m} data sent\", paginated, with reco_engine and reco_score", body = super::schemas::ContentPage),
               (status = 400, description = "page is not an integer", body = super::schemas::PayloadErrors),
@@ -346,7 +346,7 @@ async fn user_recommendations(
 
 /// Recommendations computed for the groups the caller owns or belongs to (decisions F2).
 #[utoipa::path(get, path = "/api/{medium}/groups", tag = "media", security(("bearer" = [])),
-    params(("medium" = String, Path), ("page" = Option<i64>, Query, description = "integer, else 400"),
+    params(("medium" = String, Path), ("page" = Option<super::schemas::StrictPage>, Query),
            ("reco_engine" = Option<String>, Query)),
     responses((status = 200, description = "Shaped like /user; a content recommended to several groups shows once, with its best score", body = super::schemas::ContentPage),
               (status = 400, description = "page is not an integer", body = super::schemas::PayloadErrors),
@@ -407,7 +407,7 @@ async fn serie_episodes(
 
 /// The tracks the caller played, most recent first.
 #[utoipa::path(get, path = "/api/track/history", tag = "media", security(("bearer" = [])),
-    params(("page" = Option<i64>, Query)),
+    params(("page" = Option<super::schemas::LenientPage>, Query)),
     responses((status = 200, description = "\"History of listened track data successfully updated\", paginated", body = super::schemas::ContentPage),
               (status = 404, description = "\"User not found!\"", body = super::schemas::MessageReply)))]
 #[get("/track/history?<page>", rank = 1)]

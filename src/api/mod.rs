@@ -11,6 +11,7 @@ pub mod group;
 pub mod headers;
 pub mod health;
 pub mod media;
+pub mod openapi;
 pub mod pages;
 pub mod params;
 pub mod profile;

@@ -70,7 +70,7 @@ fn caller_permission_profile(
 }
 
 /// The caller's profiles, 24 a page.
-#[utoipa::path(get, path = "/api/profile", tag = "profile", security(("bearer" = [])), params(("page" = Option<i64>, Query)),
+#[utoipa::path(get, path = "/api/profile", tag = "profile", security(("bearer" = [])), params(("page" = Option<schemas::LenientPage>, Query)),
     responses((status = 200, description = "\"Profile data sent\", paginated", body = schemas::ContentPage),
               (status = 403, description = "\"Permission missing\"", body = schemas::MessageReply),
               (status = 404, description = "\"User not found!\"", body = schemas::MessageReply)))]
@@ -99,8 +99,8 @@ async fn list_profiles(
     ))
 }
 
-static CREATE: Schema = Schema(&[Field::required("profilename", Ty::String).length(1, 45)]);
-static RENAME: Schema = Schema(&[Field::optional("profilename", Ty::String).length(1, 45)]);
+pub static CREATE: Schema = Schema(&[Field::required("profilename", Ty::String).length(1, 45)]);
+pub static RENAME: Schema = Schema(&[Field::optional("profilename", Ty::String).length(1, 45)]);
 
 /// Create a sandbox profile.
 #[utoipa::path(post, path = "/api/profile", tag = "profile", security(("bearer" = [])), request_body = schemas::ProfileBody,
@@ -165,7 +165,7 @@ async fn get_profile(state: &State<AppState>, bearer: Bearer, uuid: UuidParam) -
 
 /// Rename a profile.
 #[utoipa::path(patch, path = "/api/profile/{uuid}", tag = "profile", security(("bearer" = [])), params(("uuid" = String, Path)),
-    request_body = schemas::ProfileBody,
+    request_body = schemas::ProfileRenameBody,
     responses((status = 201, description = "\"Profile updated successfully\"", body = schemas::MessageReply),
               (status = 403, description = "\"Permission missing\"", body = schemas::MessageReply),
               (status = 404, description = "\"User not found!\" or \"Profile not found!\"", body = schemas::MessageReply)))]
@@ -273,7 +273,7 @@ async fn genre_change(
 }
 
 /// Like a genre for a profile (again: no change, decisions F4).
-#[utoipa::path(put, path = "/api/profile/{uuid}/genre/{genre_id}", tag = "profile", security(("bearer" = [])),
+#[utoipa::path(put, path = "/api/profile/{uuid}/genre/{genre_id}", tag = "profile", operation_id = "like_profile_genre", security(("bearer" = [])),
     params(("uuid" = String, Path), ("genre_id" = i64, Path)),
     responses((status = 201, description = "\"Profile liked this genre\"", body = schemas::MessageReply),
               (status = 403, description = "\"Permission missing\"", body = schemas::MessageReply),
@@ -289,7 +289,7 @@ async fn like_genre(
 }
 
 /// Stop liking a genre for a profile.
-#[utoipa::path(delete, path = "/api/profile/{uuid}/genre/{genre_id}", tag = "profile", security(("bearer" = [])),
+#[utoipa::path(delete, path = "/api/profile/{uuid}/genre/{genre_id}", tag = "profile", operation_id = "unlike_profile_genre", security(("bearer" = [])),
     params(("uuid" = String, Path), ("genre_id" = i64, Path)),
     responses((status = 201, description = "\"Profile liked this genre\" (sic)", body = schemas::MessageReply),
               (status = 400, description = "\"You didn't like this genre\"", body = schemas::MessageReply),
@@ -305,7 +305,7 @@ async fn unlike_genre(
     genre_change(state, bearer, uuid, genre_id.0, false).await
 }
 
-static META: Schema = Schema(&[
+pub static META: Schema = Schema(&[
     Field::required("rating", Ty::Integer)
         .min(0.0, "0")
         .max(5.0, "5"),
@@ -439,7 +439,7 @@ fn meta_items(
 
 /// A profile's metas on one medium.
 #[utoipa::path(get, path = "/api/profile/{uuid}/{medium}/meta", tag = "profile", security(("bearer" = [])),
-    params(("uuid" = String, Path), ("medium" = String, Path), ("page" = Option<i64>, Query)),
+    params(("uuid" = String, Path), ("medium" = String, Path), ("page" = Option<schemas::LenientPage>, Query)),
     responses((status = 200, description = "\"Profile's meta {m} data sent\", paginated", body = schemas::ContentPage),
               (status = 403, description = "\"Permission missing\"", body = schemas::MessageReply),
               (status = 404, description = "\"User not found!\" or \"Profile not found!\"", body = schemas::MessageReply)))]
@@ -523,7 +523,7 @@ where
 
 /// A profile's recommendation launches, newest first.
 #[utoipa::path(get, path = "/api/profile/{uuid}/history", tag = "profile", security(("bearer" = [])),
-    params(("uuid" = String, Path), ("page" = Option<i64>, Query, description = "integer, else 400")),
+    params(("uuid" = String, Path), ("page" = Option<schemas::StrictPage>, Query)),
     responses((status = 200, description = "\"Recommendation history data sent\", paginated", body = schemas::ContentPage),
               (status = 400, description = "page is not an integer", body = schemas::PayloadErrors),
               (status = 403, description = "\"Permission missing\"", body = schemas::MessageReply),
@@ -592,7 +592,7 @@ async fn recommend(state: &State<AppState>, bearer: Bearer, uuid: UuidParam) -> 
 
 /// The liked genres copied at a launch.
 #[utoipa::path(get, path = "/api/profile/{uuid}/history/{id}/genres", tag = "profile", security(("bearer" = [])),
-    params(("uuid" = String, Path), ("id" = i64, Path), ("page" = Option<i64>, Query)),
+    params(("uuid" = String, Path), ("id" = i64, Path), ("page" = Option<schemas::StrictPage>, Query)),
     responses((status = 200, description = "\"Recommendation history liked genres data sent\", paginated", body = schemas::ContentPage),
               (status = 403, description = "\"Permission missing\" or \"Can not access to an not owned event!\"", body = schemas::MessageReply),
               (status = 404, description = "\"User not found!\", \"Profile not found!\" or \"Event not found!\"", body = schemas::MessageReply)))]
@@ -625,7 +625,7 @@ async fn history_genres(
 
 /// The engine's results of a launch on one medium, best first.
 #[utoipa::path(get, path = "/api/profile/{uuid}/history/{id}/{medium}/result", tag = "profile", security(("bearer" = [])),
-    params(("uuid" = String, Path), ("id" = i64, Path), ("medium" = String, Path), ("page" = Option<i64>, Query)),
+    params(("uuid" = String, Path), ("id" = i64, Path), ("medium" = String, Path), ("page" = Option<schemas::StrictPage>, Query)),
     responses((status = 200, description = "\"Recommendation history data sent\", paginated: {\"<m>\": Base, score, engine}", body = schemas::ContentPage),
               (status = 403, description = "\"Permission missing\" or \"Can not access to an not owned event!\"", body = schemas::MessageReply),
               (status = 404, description = "\"User not found!\", \"Profile not found!\" or \"Event not found!\"", body = schemas::MessageReply)))]
@@ -671,7 +671,7 @@ async fn history_results(
 
 /// The profile's metas copied at a launch, on one medium.
 #[utoipa::path(get, path = "/api/profile/{uuid}/history/{id}/{medium}/meta", tag = "profile", security(("bearer" = [])),
-    params(("uuid" = String, Path), ("id" = i64, Path), ("medium" = String, Path), ("page" = Option<i64>, Query)),
+    params(("uuid" = String, Path), ("id" = i64, Path), ("medium" = String, Path), ("page" = Option<schemas::StrictPage>, Query)),
     responses((status = 200, description = "\"Recommendation history data sent\", paginated", body = schemas::ContentPage),
               (status = 403, description = "\"Permission missing\" or \"Can not access to an not owned event!\"", body = schemas::MessageReply),
               (status = 404, description = "\"User not found!\", \"Profile not found!\" or \"Event not found!\"", body = schemas::MessageReply)))]

@@ -216,7 +216,7 @@ async fn propose(
 
 /// Everybody's pending proposals of a medium.
 #[utoipa::path(get, path = "/api/{medium}/additional", tag = "media", security(("bearer" = [])),
-    params(("medium" = String, Path), ("page" = Option<i64>, Query, description = "integer, else 400")),
+    params(("medium" = String, Path), ("page" = Option<schemas::StrictPage>, Query)),
     responses((status = 200, description = "\"Additional <x> data sent\", paginated", body = schemas::ContentPage),
               (status = 400, description = "page is not an integer", body = schemas::PayloadErrors),
               (status = 403, description = "\"Permission missing\" (add_content)", body = schemas::MessageReply),

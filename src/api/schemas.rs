@@ -223,6 +223,12 @@ pub struct ProfileBody {
 }
 
 #[derive(Serialize, ToSchema)]
+pub struct ProfileRenameBody {
+    /// 1..45 characters; absent: nothing changes
+    pub profilename: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
 pub struct ProfileReply {
     pub status: bool,
     pub message: String,
@@ -239,4 +245,22 @@ pub struct ProfileMetaBody {
     pub last_review_see_date: String,
     pub count: i64,
     pub last_count_increment: String,
+}
+
+/// `page` read leniently (api-reference.md 1.3.3, 1.4): an integer picks the page (1-based; ≤ 0 is an
+/// empty page), anything else reads as page 1 — so any text is accepted.
+#[derive(ToSchema)]
+#[schema(value_type = String, example = "1")]
+pub struct LenientPage(pub String);
+
+/// `page` read as Python's `int()` reads it (1.3.3): any integer (≤ 0 and past the last page are
+/// empty pages); anything else is a 400.
+#[derive(ToSchema)]
+#[schema(value_type = i128, example = 1)]
+pub struct StrictPage(pub i64);
+
+/// A body that claims to be JSON and does not parse: `{"message": ...}` (Werkzeug's text).
+#[derive(Serialize, ToSchema)]
+pub struct MalformedBody {
+    pub message: String,
 }

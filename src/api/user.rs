@@ -1,6 +1,6 @@
 //! `/api/user`: accounts, liked genres, search and export (api-reference.md 2.3; decisions F1, F4, F9).
 
-use super::body::{Body, Field, Schema, Ty, text, unknown_fields};
+use super::body::{Body, Field, Rule, Schema, Ty, text, unknown_fields};
 use super::params::{IntId, UuidParam};
 use super::reply::{Page, Reply, to_value, to_values};
 use super::schemas;
@@ -63,10 +63,10 @@ async fn get_user(state: &State<AppState>, bearer: Bearer, uuid: UuidParam) -> A
     ))
 }
 
-static USER_PATCH: Schema = Schema(&[
-    Field::optional("username", Ty::String),
-    Field::optional("password", Ty::String),
-    Field::optional("email", Ty::String),
+pub static USER_PATCH: Schema = Schema(&[
+    Field::optional("username", Ty::String).checked(Rule::Text(&rules::USERNAME)),
+    Field::optional("password", Ty::String).checked(Rule::Password(PasswordPolicy::ResetOrUpdate)),
+    Field::optional("email", Ty::String).checked(Rule::Text(&rules::EMAIL)),
 ]);
 
 /// Change one's own username, e-mail or password.
@@ -211,7 +211,7 @@ async fn define_preferences(state: &State<AppState>, bearer: Bearer) -> ApiResul
 
 /// Users whose name contains the term (case-insensitive, literal), 24 a page.
 #[utoipa::path(get, path = "/api/user/search/{search_term}", tag = "user", security(("bearer" = [])),
-    params(("search_term" = String, Path), ("page" = Option<i64>, Query, description = "1-based; invalid → 1")),
+    params(("search_term" = String, Path), ("page" = Option<schemas::LenientPage>, Query)),
     responses(
         (status = 200, description = "Paginated, message \"Track data sent\" (sic)", body = schemas::UserPage),
         (status = 404, description = "\"User not found!\"", body = schemas::MessageReply),
