@@ -141,17 +141,7 @@ pub async fn refresh(providers: &Providers, tokens: &Tokens) -> Result<Tokens, E
         &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
     )
     .await?;
-    match answer.text("access_token") {
-        Some(access) => Ok(Tokens {
-            access: access.to_owned(),
-            refresh: answer.text("refresh_token").map(str::to_owned),
-        }),
-        None if (400..500).contains(&answer.status) => Err(End::Revoked),
-        None => Err(End::Failed(format!(
-            "Google token refresh answered {}",
-            answer.status
-        ))),
-    }
+    super::refreshed(&answer, "Google")
 }
 
 pub async fn fetch(providers: &Providers, tokens: &Tokens) -> Result<Vec<Item>, End> {

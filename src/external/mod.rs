@@ -106,6 +106,22 @@ impl std::fmt::Debug for Tokens {
     }
 }
 
+/// A refresh grant's answer (Spotify's, Google's): the new access token (and a rotated refresh token,
+/// if the provider sent one); a 4xx without a token means the user revoked the grant.
+pub fn refreshed(answer: &http::Answer, provider: &str) -> Result<Tokens, found::End> {
+    match answer.text("access_token") {
+        Some(access) => Ok(Tokens {
+            access: access.to_owned(),
+            refresh: answer.text("refresh_token").map(str::to_owned),
+        }),
+        None if (400..500).contains(&answer.status) => Err(found::End::Revoked),
+        None => Err(found::End::Failed(format!(
+            "{provider} token refresh answered {} without a token",
+            answer.status
+        ))),
+    }
+}
+
 /// The providers as configured, and one HTTP client for all of them.
 #[derive(Clone)]
 pub struct Providers {

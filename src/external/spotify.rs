@@ -99,18 +99,7 @@ pub async fn refresh(providers: &Providers, tokens: &Tokens) -> Result<Tokens, E
     )
     .await
     .map_err(End::failed)?;
-    match answer.text("access_token") {
-        Some(access) => Ok(Tokens {
-            access: access.to_owned(),
-            // Spotify may rotate the refresh token; otherwise the old one stays.
-            refresh: answer.text("refresh_token").map(str::to_owned),
-        }),
-        None if (400..500).contains(&answer.status) => Err(End::Revoked),
-        None => Err(End::Failed(format!(
-            "Spotify token refresh answered {} without a token",
-            answer.status
-        ))),
-    }
+    super::refreshed(&answer, "Spotify")
 }
 
 /// Everything the import reads, as catalogue items with what the user did with them.
