@@ -102,9 +102,16 @@ pub struct EvaluateArgs {
     /// Share of each user's latest interactions hidden for testing.
     #[arg(long, default_value_t = 0.2)]
     pub test_fraction: f64,
-    /// Print a JSON array of {engine, precision@10, recall@10, ndcg@10, coverage, seconds}.
+    /// Print a JSON array of {engine, precision@10, recall@10, ndcg@10, coverage, head_share, seconds}.
     #[arg(long)]
     pub json: bool,
+    /// Score on a validation split instead: the same cut applied to the training part (choose
+    /// hyper-parameters here, then report once on the test part).
+    #[arg(long)]
+    pub validation: bool,
+    /// λ of the `ease` baseline (its L2 regularisation; skipped above 20,000 items).
+    #[arg(long, default_value_t = crate::engine::ease::DEFAULT_LAMBDA)]
+    pub ease_lambda: f64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -473,14 +480,20 @@ fn evaluate(settings: &Settings, args: &EvaluateArgs) -> Result<(), String> {
     };
     let spinner = indicatif::ProgressBar::new_spinner();
     spinner.enable_steady_tick(std::time::Duration::from_millis(120));
-    let scores = evaluate::evaluate(&dataset, args.test_fraction, |engine| {
-        spinner.set_message(format!(
-            "{engine} on {} users × {} items ({} interactions)",
-            dataset.users,
-            dataset.items,
-            dataset.events.len()
-        ))
-    });
+    let scores = evaluate::evaluate(
+        &dataset,
+        args.test_fraction,
+        args.validation,
+        args.ease_lambda,
+        |engine| {
+            spinner.set_message(format!(
+                "{engine} on {} users × {} items ({} interactions)",
+                dataset.users,
+                dataset.items,
+                dataset.events.len()
+            ))
+        },
+    );
     spinner.finish_and_clear();
     if args.json {
         println!(
@@ -497,13 +510,13 @@ fn evaluate(settings: &Settings, args: &EvaluateArgs) -> Result<(), String> {
         args.test_fraction * 100.0
     );
     println!(
-        "{:<24} {:>12} {:>10} {:>8} {:>9} {:>8}",
-        "engine", "precision@10", "recall@10", "ndcg@10", "coverage", "seconds"
+        "{:<24} {:>12} {:>10} {:>8} {:>9} {:>10} {:>8}",
+        "engine", "precision@10", "recall@10", "ndcg@10", "coverage", "head_share", "seconds"
     );
     for s in &scores {
         println!(
-            "{:<24} {:>12.4} {:>10.4} {:>8.4} {:>9.4} {:>8.2}",
-            s.engine, s.precision, s.recall, s.ndcg, s.coverage, s.seconds
+            "{:<24} {:>12.4} {:>10.4} {:>8.4} {:>9.4} {:>10.4} {:>8.2}",
+            s.engine, s.precision, s.recall, s.ndcg, s.coverage, s.head_share, s.seconds
         );
     }
     Ok(())

@@ -679,7 +679,13 @@ fn evaluate_scores_the_engines_against_the_baselines() {
         .collect();
     assert_eq!(
         by_engine.keys().cloned().collect::<Vec<_>>(),
-        ["CollaborativeFiltering", "most-popular", "reference-als"]
+        [
+            "CollaborativeFiltering",
+            "ease",
+            "most-popular",
+            "most-popular-count",
+            "reference-als"
+        ]
     );
     for row in &rows {
         let keys: BTreeSet<&str> = row
@@ -693,6 +699,7 @@ fn evaluate_scores_the_engines_against_the_baselines() {
             [
                 "coverage",
                 "engine",
+                "head_share",
                 "ndcg@10",
                 "precision@10",
                 "recall@10",
@@ -701,7 +708,13 @@ fn evaluate_scores_the_engines_against_the_baselines() {
             .into_iter()
             .collect()
         );
-        for key in ["precision@10", "recall@10", "ndcg@10", "coverage"] {
+        for key in [
+            "precision@10",
+            "recall@10",
+            "ndcg@10",
+            "coverage",
+            "head_share",
+        ] {
             assert!((0.0..=1.0).contains(&row[key].as_f64().unwrap()), "{row}");
         }
     }
@@ -712,6 +725,15 @@ fn evaluate_scores_the_engines_against_the_baselines() {
     );
     assert!(
         ndcg("CollaborativeFiltering") >= ndcg("reference-als"),
+        "{rows:?}"
+    );
+    // Plain popularity is the stronger baseline; planted tastes are still found above it.
+    assert!(
+        ndcg("CollaborativeFiltering") > ndcg("most-popular-count"),
+        "{rows:?}"
+    );
+    assert!(
+        ndcg("most-popular-count") >= ndcg("most-popular"),
         "{rows:?}"
     );
 

@@ -10,7 +10,11 @@
 //! Baselines, as the reference computed them (api-reference.md 5.1): `most-popular` ranks by the IMDB
 //! weighted rating with m = the 90th percentile of rating counts; `reference-als` is explicit ALS of
 //! rank 10 (Spark's defaults: 10 iterations, λ = 0.1 scaled by each row's ratings), recommending the
-//! highest predicted ratings.
+//! highest predicted ratings. Two stronger ones: `most-popular-count` ranks by interaction count in
+//! the training part, `ease` is the dense EASE regression (`super::ease`, λ = `--ease-lambda`), for
+//! datasets of up to 20,000 items. Beside accuracy and coverage, `head_share` is the share of the
+//! recommendations that are among the 10 % most interacted-with items (of the training part): how
+//! much a list collapses onto the head of the catalogue.
 
 use super::collaborative::{self, Params, best, fold_in};
 use super::taste::Interaction;
@@ -219,6 +223,30 @@ pub fn split(dataset: &Dataset, fraction: f64) -> Split {
     Split { train, test }
 }
 
+/// The same cut applied to the training part alone: its latest `fraction` per user become the
+/// hidden part. Hyper-parameters are chosen here, never on the test part.
+pub fn validation_split(dataset: &Dataset, fraction: f64) -> Split {
+    let outer = split(dataset, fraction);
+    let kept: IdSet<(u32, u32)> = outer
+        .train
+        .iter()
+        .enumerate()
+        .flat_map(|(user, history)| history.iter().map(move |(item, _)| (user as u32, *item)))
+        .collect();
+    let training = Dataset {
+        users: dataset.users,
+        items: dataset.items,
+        events: dataset
+            .events
+            .iter()
+            .filter(|e| kept.contains(&(e.user, e.item)))
+            .copied()
+            .collect(),
+        side: None,
+    };
+    split(&training, fraction)
+}
+
 /// One row of the report.
 #[derive(Debug, Clone, Serialize)]
 pub struct Score {
@@ -230,6 +258,8 @@ pub struct Score {
     #[serde(rename = "ndcg@10")]
     pub ndcg: f64,
     pub coverage: f64,
+    /// Share of recommended items among the 10 % with the most training interactions.
+    pub head_share: f64,
     pub seconds: f64,
 }
 
@@ -243,8 +273,12 @@ pub fn measure(
 ) -> Score {
     let (mut precision, mut recall, mut ndcg, mut evaluated) = (0.0, 0.0, 0.0, 0usize);
     let mut shown: IdSet<u32> = IdSet::default();
+    let head = head_items(items, split);
+    let (mut recommended, mut from_head) = (0usize, 0usize);
     for (user, list) in lists.iter().enumerate() {
         shown.extend(list.iter().copied());
+        recommended += list.len();
+        from_head += list.iter().filter(|item| head.contains(item)).count();
         let hidden = &split.test[user];
         if hidden.is_empty() {
             continue;
@@ -272,8 +306,22 @@ pub fn measure(
         recall: recall / n,
         ndcg: ndcg / n,
         coverage: shown.len() as f64 / items.max(1) as f64,
+        head_share: from_head as f64 / recommended.max(1) as f64,
         seconds,
     }
+}
+
+/// The 10 % of items with the most training interactions (ties by index).
+fn head_items(items: usize, split: &Split) -> IdSet<u32> {
+    let counts = counts(items, split);
+    let mut order: Vec<u32> = (0..items as u32).collect();
+    order.sort_by(|a, b| {
+        counts[*b as usize]
+            .total_cmp(&counts[*a as usize])
+            .then(a.cmp(b))
+    });
+    order.truncate(items.div_ceil(10));
+    order.into_iter().collect()
 }
 
 /// The 10 best unseen items of one user's scores.
@@ -375,6 +423,48 @@ fn profile_lists(items: usize, split: &Split, side: &Side) -> Vec<Vec<u32>> {
             top(scores, seen)
         })
         .collect()
+}
+
+/// Plain popularity: the items with the most training interactions, for everyone.
+pub fn most_popular_count_lists(items: usize, split: &Split) -> Vec<Vec<u32>> {
+    let counts = counts(items, split);
+    let scores: Vec<(u32, f32)> = (0..items as u32)
+        .filter(|i| counts[*i as usize] > 0.0)
+        .map(|i| (i, counts[i as usize]))
+        .collect();
+    seen_sets(split)
+        .iter()
+        .map(|seen| top(scores.iter().copied(), seen))
+        .collect()
+}
+
+/// EASE on the binary training matrix; `None` when the dataset has too many items for it.
+pub fn ease_lists(items: usize, split: &Split, lambda: f64) -> Option<Vec<Vec<u32>>> {
+    if items > super::ease::MAX_ITEMS {
+        return None;
+    }
+    let seen = seen_sets(split);
+    let histories: Vec<Vec<u32>> = seen.iter().map(|s| s.iter().copied().collect()).collect();
+    let model = super::ease::train(items, &histories, lambda);
+    Some(
+        histories
+            .iter()
+            .zip(&seen)
+            .map(|(history, seen)| {
+                let scores = model.scores(history);
+                let mut ranked: Vec<(u32, f32)> = scores
+                    .iter()
+                    .enumerate()
+                    .filter(|(item, _)| !seen.contains(&(*item as u32)))
+                    .map(|(item, s)| (item as u32, *s as f32))
+                    .collect();
+                best(ranked.as_mut_slice(), AT)
+                    .into_iter()
+                    .map(|(i, _)| i)
+                    .collect()
+            })
+            .collect(),
+    )
 }
 
 /// The reference's popularity: IMDB weighted rating over the training ratings, for contents with at
@@ -522,54 +612,65 @@ pub fn reference_als_lists(items: usize, split: &Split) -> Vec<Vec<u32>> {
         .collect()
 }
 
-/// Computes every user's top-10 list.
-type Engine<'a> = Box<dyn Fn() -> Vec<Vec<u32>> + 'a>;
+/// Computes every user's top-10 list (`None`: the engine cannot run on this dataset).
+type Engine<'a> = Box<dyn Fn() -> Option<Vec<Vec<u32>>> + 'a>;
 
 /// Evaluates every engine the dataset supports, then the two baselines. `progress` hears each
 /// engine's name before it runs.
 pub fn evaluate(
     dataset: &Dataset,
     test_fraction: f64,
+    validation: bool,
+    ease_lambda: f64,
     mut progress: impl FnMut(&str),
 ) -> Vec<Score> {
-    let split = split(dataset, test_fraction);
+    let split = if validation {
+        validation_split(dataset, test_fraction)
+    } else {
+        split(dataset, test_fraction)
+    };
     let items = dataset.items;
     let mut engines: Vec<(&str, Engine<'_>)> = vec![(
         "CollaborativeFiltering",
-        Box::new(|| collaborative_lists(items, &split)),
+        Box::new(|| Some(collaborative_lists(items, &split))),
     )];
     if let Some(side) = &dataset.side {
         engines.push((
             "FromSimilarContent",
-            Box::new(|| similar_lists(&split, side)),
+            Box::new(|| Some(similar_lists(&split, side))),
         ));
         engines.push((
             "FromProfile",
-            Box::new(|| profile_lists(items, &split, side)),
+            Box::new(|| Some(profile_lists(items, &split, side))),
         ));
     }
     engines.push((
         "most-popular",
-        Box::new(|| most_popular_lists(items, &split)),
+        Box::new(|| Some(most_popular_lists(items, &split))),
     ));
     engines.push((
+        "most-popular-count",
+        Box::new(|| Some(most_popular_count_lists(items, &split))),
+    ));
+    engines.push(("ease", Box::new(|| ease_lists(items, &split, ease_lambda))));
+    engines.push((
         "reference-als",
-        Box::new(|| reference_als_lists(items, &split)),
+        Box::new(|| Some(reference_als_lists(items, &split))),
     ));
     engines
         .into_iter()
-        .map(|(name, lists)| {
+        .filter_map(|(name, lists)| {
             progress(name);
             let started = Instant::now();
-            let lists = lists();
+            let lists = lists()?;
             let seconds = started.elapsed().as_secs_f64();
-            measure(
+            Some(measure(
                 name,
                 &lists,
                 &split,
                 items,
                 (seconds * 1000.0).round() / 1000.0,
-            )
+            ))
         })
         .collect()
 }

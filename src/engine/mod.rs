@@ -9,6 +9,7 @@
 
 pub mod collaborative;
 pub mod due;
+pub mod ease;
 pub mod evaluate;
 pub mod launch;
 pub mod personal;
