@@ -37,17 +37,7 @@ fn no_token_reaches_the_log_at_any_level() {
         &["--engine-interval", "0"],
         &[("RUST_LOG", "trace")],
     );
-    let register =
-        r#"{"email": "alice@example.com", "username": "alice", "password": "Azerty123!"}"#;
-    let reply = tcp::request(
-        &server.addr,
-        "POST",
-        "/api/auth/register",
-        &[],
-        Some(register),
-    )
-    .unwrap();
-    assert_eq!(reply.status, 201, "{}", reply.body);
+    tcp::register(&server.addr, "alice@example.com", "alice");
     let login = r#"{"email": "alice@example.com", "password": "Azerty123!"}"#;
     let reply = tcp::request(&server.addr, "POST", "/api/auth/login", &[], Some(login)).unwrap();
     let access = serde_json::from_str::<Value>(&reply.body).unwrap()["access_token"]
@@ -217,19 +207,7 @@ fn no_provider_secret_reaches_the_log() {
             ("TMDB_API_URL", &uri),
         ],
     );
-    let register = r#"{"email": "bob@example.com", "username": "bobby", "password": "Azerty123!"}"#;
-    let reply = tcp::request(
-        &server.addr,
-        "POST",
-        "/api/auth/register",
-        &[],
-        Some(register),
-    )
-    .unwrap();
-    let access = serde_json::from_str::<Value>(&reply.body).unwrap()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let access = tcp::register(&server.addr, "bob@example.com", "bobby");
     let bearer = format!("Bearer {access}");
     let auth = [("Authorization", bearer.as_str())];
     let reply = tcp::request(&server.addr, "GET", "/api/external/tmdb", &auth, None).unwrap();

@@ -294,17 +294,7 @@ fn a_browser_logs_in_and_launches_a_sandbox_recommendation_over_socket_io() {
 fn the_swagger_ui_works_under_its_content_security_policy() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), &["--engine-interval", "0"], &[]);
-    let register =
-        r#"{"email": "docs@example.com", "username": "reader", "password": "Azerty123!"}"#;
-    let reply = tcp::request(
-        &server.addr,
-        "POST",
-        "/api/auth/register",
-        &[],
-        Some(register),
-    )
-    .unwrap();
-    assert_eq!(reply.status, 201, "{}", reply.body);
+    tcp::register(&server.addr, "docs@example.com", "reader");
     let doc: Value = serde_json::from_str(
         &tcp::request(&server.addr, "GET", "/api/swagger.json", &[], None)
             .unwrap()

@@ -39,6 +39,13 @@ pub enum ServiceName {
     Gbooks,
 }
 
+async fn is_linked(state: &AppState, user_id: i64, service: Service) -> ApiResult<bool> {
+    state
+        .db
+        .run(move |conn| Ok(links::find(conn, user_id, service.name())?.is_some()))
+        .await
+}
+
 fn not_configured(service: Service) -> String {
     format!("{service} is not configured on this server")
 }
@@ -61,11 +68,7 @@ async fn link_url(
     let token = state.auth.verify(&bearer).await?;
     let me = caller(state, &token).await?;
     let user_id = me.user_id;
-    let linked = state
-        .db
-        .run(move |conn| Ok(links::find(conn, user_id, service.name())?))
-        .await?
-        .is_some();
+    let linked = is_linked(state, user_id, service).await?;
     let answer = |message: String, url: String| {
         Reply::with(
             Status::Created,
@@ -198,11 +201,7 @@ async fn link_callback(
     }
     let me = caller(state, &token).await?;
     let user_id = me.user_id;
-    let linked = state
-        .db
-        .run(move |conn| Ok(links::find(conn, user_id, service.name())?))
-        .await?
-        .is_some();
+    let linked = is_linked(state, user_id, service).await?;
     if linked {
         return Err(ApiError::Validation(vec![service.already_done().into()]));
     }

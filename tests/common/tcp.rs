@@ -164,3 +164,13 @@ impl KeepAlive {
         })
     }
 }
+
+/// Registers an account (password `Azerty123!`) on a spawned server; returns its access token.
+pub fn register(addr: &str, email: &str, username: &str) -> String {
+    let body =
+        format!(r#"{{"email": "{email}", "username": "{username}", "password": "Azerty123!"}}"#);
+    let reply = request(addr, "POST", "/api/auth/register", &[], Some(&body)).expect("register");
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let reply: serde_json::Value = serde_json::from_str(&reply.body).expect("JSON");
+    reply["access_token"].as_str().expect("token").to_owned()
+}
