@@ -112,6 +112,9 @@ pub struct EvaluateArgs {
     /// λ of the `ease` baseline (its L2 regularisation; skipped above 20,000 items).
     #[arg(long, default_value_t = crate::engine::ease::DEFAULT_LAMBDA)]
     pub ease_lambda: f64,
+    /// Only this engine (repeatable; default: every engine the dataset supports).
+    #[arg(long = "engine", value_parser = clap::builder::PossibleValuesParser::new(crate::engine::evaluate::ENGINES))]
+    pub engines: Vec<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -480,20 +483,20 @@ fn evaluate(settings: &Settings, args: &EvaluateArgs) -> Result<(), String> {
     };
     let spinner = indicatif::ProgressBar::new_spinner();
     spinner.enable_steady_tick(std::time::Duration::from_millis(120));
-    let scores = evaluate::evaluate(
-        &dataset,
-        args.test_fraction,
-        args.validation,
-        args.ease_lambda,
-        |engine| {
-            spinner.set_message(format!(
-                "{engine} on {} users × {} items ({} interactions)",
-                dataset.users,
-                dataset.items,
-                dataset.events.len()
-            ))
-        },
-    );
+    let options = evaluate::Options {
+        test_fraction: args.test_fraction,
+        validation: args.validation,
+        ease_lambda: args.ease_lambda,
+        engines: args.engines.clone(),
+    };
+    let scores = evaluate::evaluate(&dataset, &options, |engine| {
+        spinner.set_message(format!(
+            "{engine} on {} users × {} items ({} interactions)",
+            dataset.users,
+            dataset.items,
+            dataset.events.len()
+        ))
+    });
     spinner.finish_and_clear();
     if args.json {
         println!(

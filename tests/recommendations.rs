@@ -681,6 +681,7 @@ fn evaluate_scores_the_engines_against_the_baselines() {
         by_engine.keys().cloned().collect::<Vec<_>>(),
         [
             "CollaborativeFiltering",
+            "NeighbourhoodEASE",
             "ease",
             "most-popular",
             "most-popular-count",
@@ -735,6 +736,36 @@ fn evaluate_scores_the_engines_against_the_baselines() {
     assert!(
         ndcg("most-popular-count") >= ndcg("most-popular"),
         "{rows:?}"
+    );
+    assert!(
+        ndcg("NeighbourhoodEASE") > ndcg("most-popular-count"),
+        "{rows:?}"
+    );
+
+    // --engine runs only the engines named.
+    let out = binary(
+        &[
+            "evaluate",
+            ratings.to_str().unwrap(),
+            "--json",
+            "--engine",
+            "NeighbourhoodEASE",
+            "--engine",
+            "most-popular-count",
+        ],
+        &db,
+    );
+    assert!(out.status.success());
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let engines: Vec<&str> = rows.iter().map(|r| r["engine"].as_str().unwrap()).collect();
+    assert_eq!(engines, ["NeighbourhoodEASE", "most-popular-count"]);
+    assert!(
+        !binary(
+            &["evaluate", ratings.to_str().unwrap(), "--engine", "nope"],
+            &db
+        )
+        .status
+        .success()
     );
 
     // A seeded database, one medium, as a table.

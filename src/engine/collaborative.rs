@@ -36,6 +36,30 @@ pub struct Params {
     /// MovieLens 100K 0.25 doubled coverage at the same NDCG, but on the seeded series it cost 78 % of
     /// NDCG, where popularity carries real signal (BENCHMARKS.md, issue 16).
     pub popularity_penalty: f32,
+    /// Neighbourhood-restricted EASE over the cosine candidates (None: the cosine lists themselves).
+    pub regression: Option<Regression>,
+}
+
+/// The `NeighbourhoodEASE` model of `evaluate` (`super::regression`). Its hyper-parameters were
+/// chosen on MovieLens 100K's validation split (BENCHMARKS.md, issue 16).
+#[derive(Debug, Clone, Copy)]
+pub struct Regression {
+    /// Best cosine neighbours each item is regressed on.
+    pub candidates: usize,
+    /// Ridge penalty on the 0/1 Gram matrix.
+    pub lambda: f32,
+    /// Weight of the cosine similarity (best `NEIGHBOURS`) added to the regression weights.
+    pub cosine_blend: f32,
+}
+
+impl Regression {
+    pub const CHOSEN: Regression = Regression {
+        candidates: 50,
+        lambda: 1.0,
+        cosine_blend: 0.03,
+    };
+    /// Weights kept per item (each item speaks for about `candidates` others, plus its cosine ones).
+    pub const KEPT: usize = 100;
 }
 
 impl Default for Params {
@@ -45,6 +69,7 @@ impl Default for Params {
             shrink: 10.0,
             history_cap: 400,
             popularity_penalty: 0.0,
+            regression: None,
         }
     }
 }
@@ -87,6 +112,10 @@ pub fn train(items: usize, histories: &[Vec<(u32, f32)>], params: Params) -> Vec
         .map(|n| n.get())
         .unwrap_or(1)
         .clamp(1, 8);
+    let kept = match params.regression {
+        Some(r) => r.candidates,
+        None => params.neighbours,
+    };
     let mut lists: Vec<Vec<(u32, f32)>> = vec![Vec::new(); items];
     std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
@@ -121,7 +150,7 @@ pub fn train(items: usize, histories: &[Vec<(u32, f32)>], params: Params) -> Vec
                         for other in touched.drain(..) {
                             acc[other as usize] = 0.0;
                         }
-                        out.push((item, best(scored.as_mut_slice(), params.neighbours)));
+                        out.push((item, best(scored.as_mut_slice(), kept)));
                     }
                     out
                 })
@@ -133,7 +162,29 @@ pub fn train(items: usize, histories: &[Vec<(u32, f32)>], params: Params) -> Vec
             }
         }
     });
-    lists
+    match params.regression {
+        None => lists,
+        Some(r) => {
+            // EASE's Gram is over 0/1 interactions (measured better than the damped strengths).
+            for users in &mut item_users {
+                for (_, w) in users.iter_mut() {
+                    *w = 1.0;
+                }
+            }
+            let rows = super::regression::refine(&item_users, &lists, r.lambda);
+            rows.into_iter()
+                .zip(&lists)
+                .map(|(row, cosine)| {
+                    let mut merged: IdMap<u32, f32> = row.into_iter().collect();
+                    for (other, similarity) in cosine.iter().take(NEIGHBOURS) {
+                        *merged.entry(*other).or_default() += r.cosine_blend * similarity;
+                    }
+                    let mut merged: Vec<(u32, f32)> = merged.into_iter().collect();
+                    best(merged.as_mut_slice(), params.neighbours)
+                })
+                .collect()
+        }
+    }
 }
 
 /// The `n` best (key, score) pairs, best first; ties by key for stable output.

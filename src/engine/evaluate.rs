@@ -352,10 +352,11 @@ fn strengths(history: &[(u32, Interaction)]) -> Vec<(u32, f32)> {
         .collect()
 }
 
-/// Our collaborative filtering, trained and folded in exactly as the server does.
-pub fn collaborative_lists(items: usize, split: &Split) -> Vec<Vec<u32>> {
+/// Our collaborative filtering, trained and folded in exactly as the server does (`params`: the
+/// server's, or the neighbourhood-EASE variant).
+pub fn collaborative_lists(items: usize, split: &Split, params: Params) -> Vec<Vec<u32>> {
     let histories: Vec<Vec<(u32, f32)>> = split.train.iter().map(|h| strengths(h)).collect();
-    let model = collaborative::train(items, &histories, Params::default());
+    let model = collaborative::train(items, &histories, params);
     let seen = seen_sets(split);
     histories
         .iter()
@@ -612,6 +613,28 @@ pub fn reference_als_lists(items: usize, split: &Split) -> Vec<Vec<u32>> {
         .collect()
 }
 
+/// What `evaluate` runs, and on which split.
+pub struct Options {
+    pub test_fraction: f64,
+    /// Score on the validation split (cut from the training part) instead of the test part.
+    pub validation: bool,
+    pub ease_lambda: f64,
+    /// Only these engines (empty: all).
+    pub engines: Vec<String>,
+}
+
+/// The engines' names, in the order `evaluate` runs them.
+pub const ENGINES: &[&str] = &[
+    "CollaborativeFiltering",
+    "NeighbourhoodEASE",
+    "FromSimilarContent",
+    "FromProfile",
+    "most-popular",
+    "most-popular-count",
+    "ease",
+    "reference-als",
+];
+
 /// Computes every user's top-10 list (`None`: the engine cannot run on this dataset).
 type Engine<'a> = Box<dyn Fn() -> Option<Vec<Vec<u32>>> + 'a>;
 
@@ -619,12 +642,12 @@ type Engine<'a> = Box<dyn Fn() -> Option<Vec<Vec<u32>>> + 'a>;
 /// engine's name before it runs.
 pub fn evaluate(
     dataset: &Dataset,
-    test_fraction: f64,
-    validation: bool,
-    ease_lambda: f64,
+    options: &Options,
     mut progress: impl FnMut(&str),
 ) -> Vec<Score> {
-    let split = if validation {
+    let (test_fraction, ease_lambda, only) =
+        (options.test_fraction, options.ease_lambda, &options.engines);
+    let split = if options.validation {
         validation_split(dataset, test_fraction)
     } else {
         split(dataset, test_fraction)
@@ -632,8 +655,17 @@ pub fn evaluate(
     let items = dataset.items;
     let mut engines: Vec<(&str, Engine<'_>)> = vec![(
         "CollaborativeFiltering",
-        Box::new(|| Some(collaborative_lists(items, &split))),
+        Box::new(|| Some(collaborative_lists(items, &split, Params::default()))),
     )];
+    let neighbourhood_ease = Params {
+        neighbours: collaborative::Regression::KEPT,
+        regression: Some(collaborative::Regression::CHOSEN),
+        ..Params::default()
+    };
+    engines.push((
+        "NeighbourhoodEASE",
+        Box::new(|| Some(collaborative_lists(items, &split, neighbourhood_ease))),
+    ));
     if let Some(side) = &dataset.side {
         engines.push((
             "FromSimilarContent",
@@ -659,6 +691,7 @@ pub fn evaluate(
     ));
     engines
         .into_iter()
+        .filter(|(name, _)| only.is_empty() || only.iter().any(|o| o == name))
         .filter_map(|(name, lists)| {
             progress(name);
             let started = Instant::now();

@@ -14,6 +14,7 @@ pub mod evaluate;
 pub mod launch;
 pub mod personal;
 pub mod popularity;
+pub mod regression;
 pub mod similarity;
 pub mod taste;
 
