@@ -71,6 +71,19 @@ pub enum Command {
         it takes the output's name; a failed backup leaves nothing behind. The output must not exist."
     )]
     Backup(BackupArgs),
+    /// Check that a database file is whole: integrity, foreign keys, the event log, interactions.
+    #[command(
+        long_about = "Check that a database file is whole — run it after a restore (Litestream, a backup, a \
+        copied disk) before serving from it.\n\n\
+        Checks, read-only: SQLite's integrity_check; foreign_key_check; that the event log's ids are exactly \
+        1..=the event sequence's counter, each once; and that every interaction row (meta_user_content) equals \
+        the replay of its events. Rows written by other tools without events are counted, not failed. Exits \
+        with status 1 and lists the problems when a check fails."
+    )]
+    Verify {
+        /// The database file to check (default: --database).
+        file: Option<std::path::PathBuf>,
+    },
     /// Run the recommendation engine's stages on the events since their last run (or all, with --full).
     #[command(long_about = "Run the recommendation engine's stages now.\n\n\
         Each stage consumes the events since its watermark and commits its outputs with the new watermark \
@@ -168,6 +181,9 @@ pub struct BackupArgs {
     /// The backup file to write (must not exist).
     #[arg(long, short)]
     pub output: std::path::PathBuf,
+    /// Also run `verify` on the copy (event log and interactions, beyond the integrity check).
+    #[arg(long)]
+    pub verify: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -193,6 +209,7 @@ pub struct SeedArgs {
 }
 
 pub fn run(cli: Cli) -> ExitCode {
+    db::set_wal_external(cli.settings.wal_external);
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(&cli.settings),
         Command::Migrate => migrate(&cli.settings),
@@ -200,6 +217,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::ExportEvents(args) => export_events(&cli.settings, &args),
         Command::User(command) => user(&cli.settings, command),
         Command::Backup(args) => backup(&cli.settings, &args),
+        Command::Verify { file } => verify(file.as_deref().unwrap_or(&cli.settings.database)),
         Command::Recommend { full } => recommend(&cli.settings, full),
         Command::Evaluate(args) => evaluate(&cli.settings, &args),
     };
@@ -214,6 +232,17 @@ pub fn run(cli: Cli) -> ExitCode {
 
 fn serve(settings: &Settings) -> Result<(), String> {
     let app = api::build(settings).map_err(|e| e.to_string())?;
+    if settings.wal_external {
+        tracing::info!("WAL checkpoints left to an external replicator (--wal-external)");
+    } else if db::open_connection(&settings.database)
+        .and_then(|conn| Ok(db::replicated_by_litestream(&conn)?))
+        .unwrap_or(false)
+    {
+        tracing::warn!(
+            "this database has been replicated by Litestream: while it is, run with \
+             --wal-external (RECOFINEMENT_WAL_EXTERNAL=1) so that checkpoints are left to it"
+        );
+    }
     rocket::execute(app.launch())
         .map(|_| ())
         .map_err(|e| e.to_string())
@@ -434,7 +463,35 @@ fn backup(settings: &Settings, args: &BackupArgs) -> Result<(), String> {
         args.output.display(),
         started.elapsed().as_secs_f64()
     );
+    if args.verify {
+        verify(&args.output)?;
+    }
     Ok(())
+}
+
+fn verify(file: &std::path::Path) -> Result<(), String> {
+    let started = std::time::Instant::now();
+    let report = crate::ops::verify::verify_file(file).map_err(|e| e.to_string())?;
+    for problem in &report.problems {
+        println!("FAILED {problem}");
+    }
+    let unlogged = match report.unlogged_interactions {
+        0 => String::new(),
+        n => format!(", {n} written without events by other tools"),
+    };
+    let summary = format!(
+        "{}: {} events, {} interactions{unlogged}; in {:.1} s",
+        file.display(),
+        report.events,
+        report.interactions,
+        started.elapsed().as_secs_f64()
+    );
+    if report.problems.is_empty() {
+        println!("verified {summary}: integrity, foreign keys, event sequence and interactions ok");
+        Ok(())
+    } else {
+        Err(format!("{} problem(s) in {summary}", report.problems.len()))
+    }
 }
 
 fn recommend(settings: &Settings, full: bool) -> Result<(), String> {

@@ -68,6 +68,11 @@ pub struct Settings {
     )]
     pub engine_interval: u64,
 
+    /// Leave WAL checkpoints to an external replicator (Litestream): the server and the engine never
+    /// checkpoint the log themselves, unless it grows past 1 GB (then passively, with a warning).
+    #[arg(long, global = true, env = "RECOFINEMENT_WAL_EXTERNAL")]
+    pub wal_external: bool,
+
     /// Base URL of the web front end, used in the links that mails carry (the reference's URL_FRONT).
     /// Default: the server's own address when --ui-dir is set, else http://localhost:4200.
     #[arg(long, global = true, env = "URL_FRONT")]
@@ -261,6 +266,7 @@ impl Settings {
             database: database.into(),
             bcrypt_cost: DEFAULT_BCRYPT_COST,
             engine_interval: 5,
+            wal_external: false,
             smtp_url: None,
             mail_dir: None,
             max_database_mb: None,

@@ -318,6 +318,31 @@ pub fn configure_connection(conn: &mut Connection) -> rusqlite::Result<()> {
 
 /// WAL size past which the background checkpoint truncates the log.
 const WAL_TRUNCATE_BYTES: u64 = 64 * 1024 * 1024;
+/// With the WAL managed externally: the size past which the replicator is evidently not checkpointing
+/// (Litestream truncates past ~500 MB by default) and the server checkpoints passively after all.
+const WAL_EXTERNAL_LIMIT_BYTES: u64 = 1024 * 1024 * 1024;
+
+/// Whether an external replicator (Litestream) owns the WAL's checkpoints (`--wal-external`).
+/// Process-wide because the deployment decides it, and every holder of a connection (the server's
+/// checkpointer, the engine's bulk writes, CLI commands) must follow it.
+static WAL_EXTERNAL: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub fn set_wal_external(external: bool) {
+    WAL_EXTERNAL.store(external, std::sync::atomic::Ordering::Relaxed);
+}
+
+pub fn wal_external() -> bool {
+    WAL_EXTERNAL.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Whether Litestream has replicated this database (it adds its own tables to the file).
+pub fn replicated_by_litestream(conn: &Connection) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = '_litestream_seq')",
+        [],
+        |r| r.get(0),
+    )
+}
 
 /// A connection that a background loop keeps from one run to the next (its page cache and prepared
 /// statements with it): opened and set up on first use, and again after a run that failed.
@@ -396,16 +421,33 @@ pub async fn run_checkpointer(db: Db, interval: Duration) {
     // A truncating checkpoint holds writers back while it waits for readers: never for long; it is
     // retried every interval.
     let mut conn = HeldConnection::new(&db, |conn| conn.busy_timeout(Duration::from_millis(200)));
+    let mut warned: Option<std::time::Instant> = None;
     loop {
         rocket::tokio::time::sleep(interval).await;
+        let mut wal = db.path.clone().into_os_string();
+        wal.push("-wal");
+        let wal_bytes = std::fs::metadata(&wal).map_or(0, |m| m.len());
+        if wal_external() {
+            // Litestream's read lock makes any checkpoint of ours either void (passive) or a wait
+            // that holds every writer back (truncate): leave them to it, unless it is gone.
+            if wal_bytes <= WAL_EXTERNAL_LIMIT_BYTES {
+                continue;
+            }
+            if warned.is_none_or(|at| at.elapsed() > Duration::from_secs(600)) {
+                tracing::warn!(
+                    "the WAL is {} MB although --wal-external leaves checkpoints to a replicator: is \
+                     Litestream running? Checkpointing passively meanwhile",
+                    wal_bytes / 1_000_000
+                );
+                warned = Some(std::time::Instant::now());
+            }
+        }
         let outcome = conn
-            .run(|conn, path| {
+            .run(move |conn, _| {
                 // Under a steady stream of reads a passive checkpoint never lets the log restart;
                 // past a size, truncate it (waits for the readers of the moment, briefly holds
                 // writers back).
-                let mut wal = path.to_owned().into_os_string();
-                wal.push("-wal");
-                let large = std::fs::metadata(&wal).is_ok_and(|m| m.len() > WAL_TRUNCATE_BYTES);
+                let large = !wal_external() && wal_bytes > WAL_TRUNCATE_BYTES;
                 let checkpoint = || {
                     let mode = if large { "TRUNCATE" } else { "PASSIVE" };
                     conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(()))

@@ -198,6 +198,10 @@ static BULK_TRANSACTIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::At
 /// by gigabytes (measured: 24 GB before this).
 pub fn chunk_committed(conn: &Connection) {
     use std::sync::atomic::Ordering;
+    // Under an external replicator the log is its to checkpoint (`db::wal_external`).
+    if db::wal_external() {
+        return;
+    }
     if BULK_TRANSACTIONS.fetch_add(1, Ordering::Relaxed) % TRANSACTIONS_PER_CHECKPOINT
         == TRANSACTIONS_PER_CHECKPOINT - 1
     {
