@@ -70,7 +70,8 @@ pub struct Settings {
 
     /// Leave WAL checkpoints to an external replicator (Litestream): the server and the engine never
     /// checkpoint the log themselves, unless it grows past 1 GB (then passively, with a warning).
-    #[arg(long, global = true, env = "RECOFINEMENT_WAL_EXTERNAL")]
+    #[arg(long, global = true, env = "RECOFINEMENT_WAL_EXTERNAL", action = clap::ArgAction::SetTrue,
+          value_parser = clap::builder::FalseyValueParser::new())]
     pub wal_external: bool,
 
     /// Base URL of the web front end, used in the links that mails carry (the reference's URL_FRONT).

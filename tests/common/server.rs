@@ -14,13 +14,26 @@ pub struct Server {
     pub addr: String,
     pub database: PathBuf,
     pub log: std::sync::mpsc::Receiver<String>,
+    /// Started in a process group of its own (a supervisor and the server it runs).
+    group: bool,
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
+        if self.group {
+            self.signal_group("KILL");
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Sends `signal` (a name for kill(1): KILL, TERM) to process group `group`.
+pub fn signal_group(group: u32, signal: &str) {
+    let _ = Command::new("kill")
+        .args([&format!("-{signal}"), "--", &format!("-{group}")])
+        .stderr(Stdio::null())
+        .status();
 }
 
 impl Server {
@@ -33,7 +46,21 @@ impl Server {
             .arg("--database")
             .arg(&database)
             .args(args)
-            .arg("serve")
+            .arg("serve");
+        Server::launch(command, dir, env, database, false)
+    }
+
+    /// `command` runs the server (itself, or a supervisor such as `litestream replicate -exec`
+    /// whose child it is: then `group` puts both in a process group of their own, which
+    /// `signal_group` and dropping reach).
+    pub fn launch(
+        mut command: Command,
+        dir: &Path,
+        env: &[(&str, &str)],
+        database: PathBuf,
+        group: bool,
+    ) -> Server {
+        command
             .current_dir(dir)
             .env("ROCKET_PORT", "0")
             .env("RECOFINEMENT_BCRYPT_COST", "4")
@@ -42,6 +69,10 @@ impl Server {
             .env_remove("URL_FRONT")
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
+        if group {
+            use std::os::unix::process::CommandExt;
+            command.process_group(0);
+        }
         for (name, value) in env {
             command.env(name, value);
         }
@@ -60,6 +91,7 @@ impl Server {
             addr: String::new(),
             database,
             log: rx,
+            group,
         };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
@@ -72,6 +104,27 @@ impl Server {
                 return server;
             }
         }
+    }
+
+    /// Sends `signal` (a name for kill(1): KILL, TERM) to the whole process group.
+    pub fn signal_group(&self, signal: &str) {
+        signal_group(self.pid(), signal);
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for the process (the supervisor, in a group) to exit.
+    pub fn wait(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
     }
 
     pub fn url(&self, path: &str) -> String {
