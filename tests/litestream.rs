@@ -12,8 +12,8 @@ mod server;
 #[path = "common/tcp.rs"]
 mod tcp;
 
-use server::{BIN, Server};
 use rusqlite::Connection;
+use server::{BIN, Server};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -9,6 +9,11 @@ use std::process::{Child, Command, Stdio};
 pub struct Server(Child, pub String);
 impl Drop for Server {
     fn drop(&mut self) {
+        // The process group, if it leads one (a supervisor and the server it runs).
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.0.id())])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -26,9 +31,15 @@ pub fn serve(database: &Path, engine_interval: &str) -> Server {
 
 /// [`serve`] with another build of the server (a baseline to compare with).
 pub fn serve_binary(binary: &Path, database: &Path, engine_interval: &str) -> Server {
-    let mut child = Command::new(binary)
-        .arg("--database")
-        .arg(database)
+    let mut command = Command::new(binary);
+    command.arg("--database").arg(database);
+    serve_command(command, engine_interval)
+}
+
+/// [`serve`] through a command that runs the server (a supervisor such as `litestream replicate
+/// -exec`, killed with it when dropped: give it a process group of its own).
+pub fn serve_command(mut command: Command, engine_interval: &str) -> Server {
+    let mut child = command
         .env("ROCKET_PORT", "0")
         .env("RECOFINEMENT_BCRYPT_COST", "4")
         .env("RECOFINEMENT_ENGINE_INTERVAL", engine_interval)
