@@ -278,10 +278,12 @@ fn kill_restore_and_serve(dir: &Path, replica: Replica) {
                 // The writers start once registered; kill both processes at a random moment.
                 let give_up = Instant::now() + Duration::from_secs(120);
                 while Instant::now() < give_up {
-                    if let Some(at) = *watched.lock().unwrap() {
-                        if at.elapsed() >= kill_after {
-                            break;
-                        }
+                    if watched
+                        .lock()
+                        .unwrap()
+                        .is_some_and(|at| at.elapsed() >= kill_after)
+                    {
+                        break;
                     }
                     std::thread::sleep(Duration::from_millis(5));
                 }
