@@ -100,8 +100,11 @@ pub enum Command {
         100K's u.data, or RecBole's ml-100k.inter) or, without one, one medium of the database. Each user's \
         latest interactions (--test-fraction) are hidden, the engines learn from the rest and recommend 10 \
         contents per user, and are scored on the hidden ones: precision@10, recall@10, NDCG@10, catalogue \
-        coverage, seconds. Baselines: most-popular (the reference's IMDB weighted rating) and reference-als \
-        (the reference's rank-10 explicit ALS). Prints a table, or a JSON array with --json.")]
+        coverage, share of the 10 % most popular items, seconds. Engines: CollaborativeFiltering (the server's), \
+        NeighbourhoodEASE (EASE restricted to each item's cosine candidates), FromSimilarContent and FromProfile \
+        (with a database). Baselines: most-popular (the reference's IMDB weighted rating), most-popular-count, \
+        ease (dense EASE, up to 20,000 items) and reference-als (the reference's rank-10 explicit ALS). \
+        Prints a table, or a JSON array with --json.")]
     Evaluate(EvaluateArgs),
 }
 

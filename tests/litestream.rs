@@ -343,6 +343,15 @@ fn kill_restore_and_serve(dir: &Path, replica: Replica) {
         .expect("some writes survived");
     let medium = &contents.iter().find(|(_, c)| *c == id).unwrap().0;
     let server = Server::start(&restored_dir, &[], &[]);
+    // Litestream's tables came with the file: the server says to run with --wal-external.
+    assert!(
+        server
+            .startup
+            .iter()
+            .any(|l| l.contains("WARN") && l.contains("--wal-external")),
+        "{:?}",
+        server.startup
+    );
     let body = format!(r#"{{"email": "{email}", "password": "Azerty123!"}}"#);
     let login = tcp::request(&server.addr, "POST", "/api/auth/login", &[], Some(&body)).unwrap();
     assert_eq!(login.status, 200, "{}", login.body);
@@ -481,4 +490,43 @@ fn a_point_in_time_restore_finds_exactly_the_first_batch() {
             .all(|p| *p)
     );
     verified(&latest);
+}
+
+/// The main database file's bytes after some writes and a few seconds (the server's checkpointer
+/// runs every second and the engine every second here).
+fn main_file_after_writes(external: bool) -> (Vec<u8>, Vec<u8>, u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let (database, contents) = seeded(dir.path());
+    let env: &[(&str, &str)] = if external {
+        &[("RECOFINEMENT_WAL_EXTERNAL", "1")]
+    } else {
+        &[]
+    };
+    let server = Server::start(dir.path(), &["--engine-interval", "1"], env);
+    std::thread::sleep(Duration::from_secs(3));
+    let before = std::fs::read(&database).unwrap();
+    write_until(&server.addr, &contents, "c", |n| n >= 25);
+    std::thread::sleep(Duration::from_secs(4));
+    let after = std::fs::read(&database).unwrap();
+    let mut wal = database.into_os_string();
+    wal.push("-wal");
+    let wal = std::fs::metadata(PathBuf::from(wal)).map_or(0, |m| m.len());
+    (before, after, wal)
+}
+
+#[test]
+fn with_wal_external_the_server_and_engine_never_checkpoint() {
+    // Left to Litestream: the writes (and the engine's outputs) stay in the WAL.
+    let (before, after, wal) = main_file_after_writes(true);
+    assert!(
+        before == after,
+        "the main file changed: something checkpointed"
+    );
+    assert!(wal > 100_000, "the writes are in the WAL ({wal} bytes)");
+    // By default the server checkpoints them into the main file within a second or two.
+    let (before, after, _) = main_file_after_writes(false);
+    assert!(
+        before != after,
+        "the server's own checkpointer copied the WAL back"
+    );
 }

@@ -14,6 +14,8 @@ pub struct Server {
     pub addr: String,
     pub database: PathBuf,
     pub log: std::sync::mpsc::Receiver<String>,
+    /// The log lines before the server announced its address.
+    pub startup: Vec<String>,
     /// Started in a process group of its own (a supervisor and the server it runs).
     group: bool,
 }
@@ -91,6 +93,7 @@ impl Server {
             addr: String::new(),
             database,
             log: rx,
+            startup: Vec::new(),
             group,
         };
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -103,6 +106,7 @@ impl Server {
                 server.addr = rest.split_whitespace().next().unwrap().to_owned();
                 return server;
             }
+            server.startup.push(line);
         }
     }
 
