@@ -12,7 +12,8 @@
 //!    deleted since (the row went with them) are fine.
 //!
 //! Both sides of the replay are read sorted by (user, content) and merged, so memory stays flat on
-//! any size; SQLite sorts the events in its temporary store.
+//! any size; SQLite sorts the events in its temporary store. All checks read one snapshot, so a
+//! live database (the server writing meanwhile) verifies too.
 
 use crate::events::{self, META_MODEL};
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
@@ -69,11 +70,14 @@ pub fn verify_file(path: &Path) -> Result<Report, VerifyError> {
 }
 
 pub fn verify(conn: &Connection) -> Result<Report, VerifyError> {
+    // One read transaction: every check sees the same snapshot, also of a live database.
+    conn.execute_batch("BEGIN")?;
     let mut report = Report::default();
     integrity(conn, &mut report)?;
     foreign_keys(conn, &mut report)?;
     event_sequence(conn, &mut report)?;
     interactions(conn, &mut report)?;
+    conn.execute_batch("COMMIT")?;
     Ok(report)
 }
 
