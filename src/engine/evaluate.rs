@@ -336,6 +336,24 @@ fn top(scores: impl IntoIterator<Item = (u32, f32)>, seen: &IdSet<u32>) -> Vec<u
         .collect()
 }
 
+/// The same list for everyone but what each user has seen: the scores ranked once, as `top` ranks
+/// them, then each user's first `AT` unseen (not a scan of every item per user).
+fn same_for_everyone(mut scores: Vec<(u32, f32)>, split: &Split) -> Vec<Vec<u32>> {
+    scores.retain(|(_, score)| *score > 0.0);
+    scores.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    seen_sets(split)
+        .iter()
+        .map(|seen| {
+            scores
+                .iter()
+                .filter(|(item, _)| !seen.contains(item))
+                .take(AT)
+                .map(|(item, _)| *item)
+                .collect()
+        })
+        .collect()
+}
+
 fn seen_sets(split: &Split) -> Vec<IdSet<u32>> {
     split
         .train
@@ -433,10 +451,7 @@ pub fn most_popular_count_lists(items: usize, split: &Split) -> Vec<Vec<u32>> {
         .filter(|i| counts[*i as usize] > 0.0)
         .map(|i| (i, counts[i as usize]))
         .collect();
-    seen_sets(split)
-        .iter()
-        .map(|seen| top(scores.iter().copied(), seen))
-        .collect()
+    same_for_everyone(scores, split)
 }
 
 /// EASE on the binary training matrix; `None` when the dataset has too many items for it.
@@ -499,10 +514,7 @@ pub fn most_popular_lists(items: usize, split: &Split) -> Vec<Vec<u32>> {
             (*i as u32, weighted as f32)
         })
         .collect();
-    seen_sets(split)
-        .iter()
-        .map(|seen| top(scores.iter().copied(), seen))
-        .collect()
+    same_for_everyone(scores, split)
 }
 
 /// Solves `a · x = b` for a symmetric positive definite `a` (n×n, row-major) by Cholesky.
