@@ -105,6 +105,13 @@ fn a_whole_file_passes_and_each_kind_of_damage_fails() {
 
     let (passed, out) = damaged(
         dir.path(),
+        "rowless.db",
+        "DELETE FROM meta_user_content WHERE rowid = (SELECT max(rowid) FROM meta_user_content);",
+    );
+    assert!(!passed && out.contains("events but no row"), "{out}");
+
+    let (passed, out) = damaged(
+        dir.path(),
         "dangling.db",
         "PRAGMA foreign_keys = OFF;
          INSERT INTO content_genres (content_id, genre_id) VALUES (999999, 999999);",

@@ -12,6 +12,7 @@ pub mod due;
 pub mod ease;
 pub mod evaluate;
 pub mod launch;
+pub mod linalg;
 pub mod personal;
 pub mod popularity;
 pub mod regression;

@@ -24,41 +24,6 @@ fn dot(a: &[(u32, f32)], b: &[(u32, f32)]) -> f32 {
     sum
 }
 
-/// Solves `a · x = b` in place for a symmetric positive definite `a` (n×n, row-major), by Cholesky.
-pub fn solve_spd(a: &mut [f32], b: &mut [f32], n: usize) {
-    for j in 0..n {
-        let row_j = &mut a[j * n..(j + 1) * n];
-        let diagonal = (row_j[j] - row_j[..j].iter().map(|v| v * v).sum::<f32>())
-            .max(1e-9)
-            .sqrt();
-        row_j[j] = diagonal;
-        for i in j + 1..n {
-            let (upper, lower) = a.split_at_mut(i * n);
-            let row_j = &upper[j * n..j * n + j];
-            let row_i = &mut lower[..n];
-            let value = row_i[j]
-                - row_i[..j]
-                    .iter()
-                    .zip(row_j)
-                    .map(|(x, y)| x * y)
-                    .sum::<f32>();
-            row_i[j] = value / diagonal;
-        }
-    }
-    for i in 0..n {
-        let row = &a[i * n..i * n + i];
-        let value = b[i] - row.iter().zip(&b[..i]).map(|(x, y)| x * y).sum::<f32>();
-        b[i] = value / a[i * n + i];
-    }
-    for i in (0..n).rev() {
-        let mut value = b[i];
-        for k in i + 1..n {
-            value -= a[k * n + i] * b[k];
-        }
-        b[i] = value / a[i * n + i];
-    }
-}
-
 /// The regression weights of every item from its candidates: per item `i`, the items `j` it speaks
 /// for with weight `B[i][j]` (the fold-in's direction). `item_users[i]` is item `i`'s column of X,
 /// sorted by user; `candidates[j]` the items `j` is regressed on.
@@ -89,22 +54,22 @@ pub fn refine(
                             .map(|(a, _)| item_users[*a as usize].as_slice())
                             .collect();
                         gram.clear();
-                        gram.resize(n * n, 0f32);
+                        gram.resize(n * n, 0f64);
                         rhs.clear();
                         for (a, users_a) in members.iter().enumerate() {
-                            rhs.push(dot(users_a, &item_users[j]));
-                            gram[a * n + a] = dot(users_a, users_a) + lambda;
+                            rhs.push(f64::from(dot(users_a, &item_users[j])));
+                            gram[a * n + a] = f64::from(dot(users_a, users_a) + lambda);
                             for (b, users_b) in members.iter().enumerate().skip(a + 1) {
-                                let g = dot(users_a, users_b);
+                                let g = f64::from(dot(users_a, users_b));
                                 gram[a * n + b] = g;
                                 gram[b * n + a] = g;
                             }
                         }
-                        solve_spd(&mut gram, &mut rhs, n);
+                        super::linalg::solve_spd(&mut gram, &mut rhs, n);
                         let weights = candidates[j]
                             .iter()
                             .zip(&rhs)
-                            .map(|((a, _), w)| (*a, *w))
+                            .map(|((a, _), w)| (*a, *w as f32))
                             .filter(|(_, w)| w.is_finite() && *w != 0.0)
                             .collect();
                         out.push((j as u32, weights));
@@ -168,13 +133,5 @@ mod tests {
                 );
             }
         }
-    }
-
-    #[test]
-    fn cholesky_solves_a_small_system() {
-        let mut a = vec![4.0, 2.0, 2.0, 3.0];
-        let mut b = vec![2.0, 1.0];
-        solve_spd(&mut a, &mut b, 2);
-        assert!((b[0] - 0.5).abs() < 1e-6 && b[1].abs() < 1e-6, "{b:?}");
     }
 }

@@ -286,21 +286,9 @@ fn interactions(conn: &Connection, report: &mut Report) -> rusqlite::Result<()> 
             last_count_increment: row.get(7)?,
         };
         // Events of rows that went with their user or content come first in the merge.
-        while let Some((event_key, _)) = &pending {
-            if *event_key >= key {
-                break;
-            }
-            let (orphan, _) = take_group(&mut pending, &mut events)?;
-            if still_exists(conn, orphan)? {
-                fault(
-                    report,
-                    format!(
-                        "user {} / content {}: events but no row",
-                        orphan.0, orphan.1
-                    ),
-                );
-            }
-        }
+        skip_rowless(conn, &mut pending, &mut events, Some(key), &mut |t| {
+            fault(report, t)
+        })?;
         let group = match &pending {
             Some((event_key, _)) if *event_key == key => take_group(&mut pending, &mut events)?.1,
             _ => Vec::new(),
@@ -321,18 +309,9 @@ fn interactions(conn: &Connection, report: &mut Report) -> rusqlite::Result<()> 
             Err(e) => fault(report, format!("user {} / content {}: {e}", key.0, key.1)),
         }
     }
-    while pending.is_some() {
-        let (orphan, _) = take_group(&mut pending, &mut events)?;
-        if still_exists(conn, orphan)? {
-            fault(
-                report,
-                format!(
-                    "user {} / content {}: events but no row",
-                    orphan.0, orphan.1
-                ),
-            );
-        }
-    }
+    skip_rowless(conn, &mut pending, &mut events, None, &mut |t| {
+        fault(report, t)
+    })?;
     if faults > SHOWN {
         report
             .problems
@@ -382,6 +361,30 @@ fn take_group(
             }
         }
     }
+}
+
+/// Consumes the event groups before `before` (all, with `None`): interactions with events but no
+/// row, a fault unless their user or content is gone (the row went with it).
+fn skip_rowless(
+    conn: &Connection,
+    pending: &mut Option<(Key, ReplayedEvent)>,
+    events: &mut rusqlite::Rows<'_>,
+    before: Option<Key>,
+    fault: &mut dyn FnMut(String),
+) -> rusqlite::Result<()> {
+    while let Some((key, _)) = pending {
+        if before.is_some_and(|b| *key >= b) {
+            break;
+        }
+        let (rowless, _) = take_group(pending, events)?;
+        if still_exists(conn, rowless)? {
+            fault(format!(
+                "user {} / content {}: events but no row",
+                rowless.0, rowless.1
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Whether both ends of an interaction still exist (then its row should too).
