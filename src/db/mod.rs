@@ -335,13 +335,18 @@ pub fn wal_external() -> bool {
     WAL_EXTERNAL.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-/// Whether Litestream has replicated this database (it adds its own tables to the file).
-pub fn replicated_by_litestream(conn: &Connection) -> rusqlite::Result<bool> {
+/// Whether the database has a table of that name.
+pub fn has_table(conn: &Connection, name: &str) -> rusqlite::Result<bool> {
     conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = '_litestream_seq')",
-        [],
+        "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1)",
+        [name],
         |r| r.get(0),
     )
+}
+
+/// Whether Litestream has replicated this database (it adds its own tables to the file).
+pub fn replicated_by_litestream(conn: &Connection) -> rusqlite::Result<bool> {
+    has_table(conn, "_litestream_seq")
 }
 
 /// A connection that a background loop keeps from one run to the next (its page cache and prepared

@@ -57,12 +57,7 @@ pub fn verify_file(path: &Path) -> Result<Report, VerifyError> {
     )
     .map_err(|e| VerifyError::Open(name.clone(), e))?;
     for table in ["event_sequence", "meta_user_content"] {
-        let exists: bool = conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1)",
-            [table],
-            |r| r.get(0),
-        )?;
-        if !exists {
+        if !crate::db::has_table(&conn, table)? {
             return Err(VerifyError::NotOurs(name, table));
         }
     }
