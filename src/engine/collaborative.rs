@@ -62,6 +62,17 @@ impl Regression {
     pub const KEPT: usize = 100;
 }
 
+impl Params {
+    /// The `NeighbourhoodEASE` model: the regression over the cosine candidates.
+    pub fn regression() -> Params {
+        Params {
+            neighbours: Regression::KEPT,
+            regression: Some(Regression::CHOSEN),
+            ..Params::default()
+        }
+    }
+}
+
 impl Default for Params {
     fn default() -> Self {
         Params {
@@ -166,12 +177,11 @@ pub fn train(items: usize, histories: &[Vec<(u32, f32)>], params: Params) -> Vec
         None => lists,
         Some(r) => {
             // EASE's Gram is over 0/1 interactions (measured better than the damped strengths).
-            for users in &mut item_users {
-                for (_, w) in users.iter_mut() {
-                    *w = 1.0;
-                }
-            }
-            let rows = super::regression::refine(&item_users, &lists, r.lambda);
+            let item_users: Vec<Vec<u32>> = item_users
+                .into_iter()
+                .map(|users| users.into_iter().map(|(user, _)| user).collect())
+                .collect();
+            let rows = super::regression::refine(&item_users, damped.len(), &lists, r.lambda);
             rows.into_iter()
                 .zip(&lists)
                 .map(|(row, cosine)| {
@@ -185,6 +195,107 @@ pub fn train(items: usize, histories: &[Vec<(u32, f32)>], params: Params) -> Vec
                 .collect()
         }
     }
+}
+
+/// Which item-item model a medium's lists come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Model {
+    /// The cosine neighbours (`Params::default`).
+    Cosine,
+    /// The neighbourhood-restricted EASE regression (`Params::regression`).
+    Regression,
+}
+
+impl Model {
+    pub fn params(self) -> Params {
+        match self {
+            Model::Cosine => Params::default(),
+            Model::Regression => Params::regression(),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Model::Cosine => "cosine",
+            Model::Regression => "neighbourhood EASE",
+        }
+    }
+}
+
+/// The outcome of a medium's model choice: each model's NDCG@10 on the held-out interactions.
+#[derive(Debug, Clone, Copy)]
+pub struct Choice {
+    pub model: Model,
+    pub cosine: f64,
+    pub regression: f64,
+    /// Users whose held-out interactions were scored.
+    pub users: usize,
+}
+
+/// Share of each user's history held out to choose the model.
+const HELD_OUT: f64 = 0.2;
+/// Training interactions the choice may use: above, every k-th user only.
+const CHOICE_BUDGET: usize = 1_000_000;
+
+/// Chooses the model for one medium on its own data: the latest `HELD_OUT` of each user's history
+/// (in stored order, which is when the user first interacted) is hidden, both models learn from the
+/// rest and recommend 10 items per user, and the better NDCG@10 on the hidden part wins (ties to
+/// the cheaper cosine). Neither model wins everywhere: the regression leads on MovieLens, the cosine
+/// on the seeded databases' genre-wide tastes (BENCHMARKS.md, issue 16).
+pub fn choose(items: usize, histories: &[Vec<(u32, f32)>]) -> Choice {
+    let total: usize = histories.iter().map(Vec::len).sum();
+    let step = total.div_ceil(CHOICE_BUDGET).max(1);
+    let (mut train_part, mut hidden_part) = (Vec::new(), Vec::new());
+    for history in histories.iter().step_by(step) {
+        let hidden = if history.len() >= 2 {
+            ((history.len() as f64 * HELD_OUT).round() as usize).clamp(1, history.len() - 1)
+        } else {
+            0
+        };
+        let (kept, held) = history.split_at(history.len() - hidden);
+        train_part.push(kept.to_vec());
+        hidden_part.push(held.iter().map(|(item, _)| *item).collect::<Vec<u32>>());
+    }
+    let score = |model: Model| {
+        let lists = train(items, &train_part, model.params());
+        let (mut sum, mut users) = (0.0, 0usize);
+        for (history, hidden) in train_part.iter().zip(&hidden_part) {
+            if hidden.is_empty() {
+                continue;
+            }
+            let seen: crate::util::idhash::IdSet<u32> = history.iter().map(|(i, _)| *i).collect();
+            let mut scores: Vec<(u32, f32)> =
+                fold_in(history, |item| lists.get(item as usize).map(Vec::as_slice))
+                    .into_iter()
+                    .filter(|(item, score)| *score > 0.0 && !seen.contains(item))
+                    .collect();
+            let top: Vec<u32> = best(scores.as_mut_slice(), super::metrics::AT)
+                .into_iter()
+                .map(|(item, _)| item)
+                .collect();
+            sum += super::metrics::ndcg(&top, |item| hidden.contains(&item), hidden.len());
+            users += 1;
+        }
+        (sum / users.max(1) as f64, users)
+    };
+    let (cosine, users) = score(Model::Cosine);
+    let (regression, _) = score(Model::Regression);
+    Choice {
+        model: if regression > cosine {
+            Model::Regression
+        } else {
+            Model::Cosine
+        },
+        cosine,
+        regression,
+        users,
+    }
+}
+
+/// One medium's model: chosen on held-out data (`choose`), then trained on everything.
+pub fn train_chosen(items: usize, histories: &[Vec<(u32, f32)>]) -> (Vec<Vec<(u32, f32)>>, Choice) {
+    let choice = choose(items, histories);
+    (train(items, histories, choice.model.params()), choice)
 }
 
 /// The `n` best (key, score) pairs, best first; ties by key for stable output.
@@ -362,8 +473,18 @@ pub fn run(conn: &mut Connection, full: bool) -> Result<RunOutcome, EngineError>
             return Ok(RunOutcome::UpToDate { watermark: w.from });
         }
         let mut models = Vec::new();
-        for matrix in matrices(&tx)? {
-            let lists = train(matrix.ids.len(), &matrix.histories, Params::default());
+        for (medium, matrix) in MEDIA.iter().zip(matrices(&tx)?) {
+            let (lists, choice) = train_chosen(matrix.ids.len(), &matrix.histories);
+            if !matrix.ids.is_empty() {
+                tracing::info!(
+                    medium = medium.table.content_type,
+                    model = choice.model.name(),
+                    cosine_ndcg = format!("{:.4}", choice.cosine),
+                    regression_ndcg = format!("{:.4}", choice.regression),
+                    users = choice.users,
+                    "collaborative model chosen on held-out interactions"
+                );
+            }
             let ids = matrix.ids;
             let mut rows: Vec<(i64, Vec<u8>)> = lists
                 .into_iter()

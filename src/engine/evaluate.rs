@@ -16,7 +16,7 @@
 //! recommendations that are among the 10 % most interacted-with items (of the training part): how
 //! much a list collapses onto the head of the catalogue.
 
-use super::collaborative::{self, Params, best, fold_in};
+use super::collaborative::{self, Model, best, fold_in};
 use super::taste::Interaction;
 use crate::media::Medium;
 use crate::util::idhash::{IdMap, IdSet};
@@ -26,7 +26,7 @@ use serde::Serialize;
 use std::path::Path;
 use std::time::Instant;
 
-pub const AT: usize = 10;
+pub use super::metrics::AT;
 
 /// One interaction of the dataset, with dense user and item indices.
 #[derive(Debug, Clone, Copy)]
@@ -284,20 +284,14 @@ pub fn measure(
             continue;
         }
         evaluated += 1;
-        let mut hits = 0usize;
-        let mut dcg = 0.0;
-        for (rank, item) in list.iter().take(AT).enumerate() {
-            if hidden.contains(item) {
-                hits += 1;
-                dcg += 1.0 / (rank as f64 + 2.0).log2();
-            }
-        }
-        let ideal: f64 = (0..hidden.len().min(AT))
-            .map(|rank| 1.0 / (rank as f64 + 2.0).log2())
-            .sum();
+        let hits = list
+            .iter()
+            .take(AT)
+            .filter(|item| hidden.contains(item))
+            .count();
         precision += hits as f64 / AT as f64;
         recall += hits as f64 / hidden.len() as f64;
-        ndcg += dcg / ideal;
+        ndcg += super::metrics::ndcg(list, |item| hidden.contains(&item), hidden.len());
     }
     let n = evaluated.max(1) as f64;
     Score {
@@ -370,11 +364,24 @@ fn strengths(history: &[(u32, Interaction)]) -> Vec<(u32, f32)> {
         .collect()
 }
 
-/// Our collaborative filtering, trained and folded in exactly as the server does (`params`: the
-/// server's, or the neighbourhood-EASE variant).
-pub fn collaborative_lists(items: usize, split: &Split, params: Params) -> Vec<Vec<u32>> {
+/// Our collaborative filtering, trained and folded in exactly as the server does: the model chosen
+/// on the training part's own held-out interactions (`None`), or the one given.
+pub fn collaborative_lists(items: usize, split: &Split, model: Option<Model>) -> Vec<Vec<u32>> {
     let histories: Vec<Vec<(u32, f32)>> = split.train.iter().map(|h| strengths(h)).collect();
-    let model = collaborative::train(items, &histories, params);
+    let model = match model {
+        Some(model) => collaborative::train(items, &histories, model.params()),
+        None => {
+            let (lists, choice) = collaborative::train_chosen(items, &histories);
+            tracing::info!(
+                model = choice.model.name(),
+                cosine_ndcg = format!("{:.4}", choice.cosine),
+                regression_ndcg = format!("{:.4}", choice.regression),
+                users = choice.users,
+                "collaborative model chosen on held-out interactions"
+            );
+            lists
+        }
+    };
     let seen = seen_sets(split);
     histories
         .iter()
@@ -605,6 +612,7 @@ pub struct Options {
 /// The engines' names, in the order `evaluate` runs them.
 pub const ENGINES: &[&str] = &[
     "CollaborativeFiltering",
+    "ItemCosine",
     "NeighbourhoodEASE",
     "FromSimilarContent",
     "FromProfile",
@@ -634,17 +642,18 @@ pub fn evaluate(
     let items = dataset.items;
     let mut engines: Vec<(&str, Engine<'_>)> = vec![(
         "CollaborativeFiltering",
-        Box::new(|| Some(collaborative_lists(items, &split, Params::default()))),
+        Box::new(|| Some(collaborative_lists(items, &split, None))),
     )];
-    let neighbourhood_ease = Params {
-        neighbours: collaborative::Regression::KEPT,
-        regression: Some(collaborative::Regression::CHOSEN),
-        ..Params::default()
-    };
-    engines.push((
-        "NeighbourhoodEASE",
-        Box::new(|| Some(collaborative_lists(items, &split, neighbourhood_ease))),
-    ));
+    for (name, model) in [
+        ("ItemCosine", Model::Cosine),
+        ("NeighbourhoodEASE", Model::Regression),
+    ] {
+        let split = &split;
+        engines.push((
+            name,
+            Box::new(move || Some(collaborative_lists(items, split, Some(model)))),
+        ));
+    }
     if let Some(side) = &dataset.side {
         engines.push((
             "FromSimilarContent",

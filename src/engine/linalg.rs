@@ -1,7 +1,8 @@
 //! Small dense linear algebra shared by the engines: the ridge solves of `regression` and of the
 //! reference's ALS baseline.
 
-/// Solves `a · x = b` for a symmetric positive definite `a` (n×n, row-major) by Cholesky.
+/// Solves `a · x = b` for a symmetric positive definite `a` (n×n, row-major) by Cholesky, in place.
+/// Only the lower triangle of `a` is read.
 pub fn solve_spd(a: &mut [f64], b: &mut [f64], n: usize) {
     for j in 0..n {
         let mut diagonal = a[j * n + j];

@@ -13,6 +13,7 @@ pub mod ease;
 pub mod evaluate;
 pub mod launch;
 pub mod linalg;
+pub mod metrics;
 pub mod personal;
 pub mod popularity;
 pub mod regression;

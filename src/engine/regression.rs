@@ -7,28 +7,21 @@
 //! regression discounts what two neighbours explain together, which is where plain cosine lists
 //! pile onto the popular head.
 
-/// Dot product of two items' user columns (each sorted by user).
-fn dot(a: &[(u32, f32)], b: &[(u32, f32)]) -> f32 {
-    let (mut i, mut k, mut sum) = (0, 0, 0f32);
-    while i < a.len() && k < b.len() {
-        match a[i].0.cmp(&b[k].0) {
-            std::cmp::Ordering::Less => i += 1,
-            std::cmp::Ordering::Greater => k += 1,
-            std::cmp::Ordering::Equal => {
-                sum += a[i].1 * b[k].1;
-                i += 1;
-                k += 1;
-            }
-        }
-    }
-    sum
-}
+/// Most candidates an item is regressed on (one bit each in a user's mask).
+pub const MAX_CANDIDATES: usize = 128;
 
 /// The regression weights of every item from its candidates: per item `i`, the items `j` it speaks
-/// for with weight `B[i][j]` (the fold-in's direction). `item_users[i]` is item `i`'s column of X,
-/// sorted by user; `candidates[j]` the items `j` is regressed on.
+/// for with weight `B[i][j]` (the fold-in's direction). `item_users[i]` is item `i`'s column of X
+/// (its users; X is 0/1), `users` the number of users, `candidates[j]` the items `j` is regressed on
+/// (the first `MAX_CANDIDATES`).
+///
+/// The Gram entries among `j`'s candidates are counted user by user: each user of a candidate gets
+/// a bit mask of the candidates they consumed, and each user adds their mask's pairs — the work is
+/// the co-occurrences themselves, where merging the candidates' user lists pair by pair costs
+/// ~`candidates` times the lists' length.
 pub fn refine(
-    item_users: &[Vec<(u32, f32)>],
+    item_users: &[Vec<u32>],
+    users: usize,
     candidates: &[Vec<(u32, f32)>],
     lambda: f32,
 ) -> Vec<Vec<(u32, f32)>> {
@@ -37,36 +30,68 @@ pub fn refine(
         .map(|n| n.get())
         .unwrap_or(1)
         .clamp(1, 8);
+    let lambda = f64::from(lambda);
     let mut columns: Vec<(u32, Vec<(u32, f32)>)> = Vec::with_capacity(items);
     std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|offset| {
                 scope.spawn(move || {
                     let mut out = Vec::new();
+                    let mut masks = vec![0u128; users];
+                    let mut touched: Vec<u32> = Vec::new();
                     let (mut gram, mut rhs) = (Vec::new(), Vec::new());
+                    let mut bits = [0usize; MAX_CANDIDATES];
                     for j in (offset..items).step_by(threads) {
-                        let n = candidates[j].len();
+                        let members = &candidates[j][..candidates[j].len().min(MAX_CANDIDATES)];
+                        let n = members.len();
                         if n == 0 {
                             continue;
                         }
-                        let members: Vec<&[(u32, f32)]> = candidates[j]
-                            .iter()
-                            .map(|(a, _)| item_users[*a as usize].as_slice())
-                            .collect();
-                        gram.clear();
-                        gram.resize(n * n, 0f64);
-                        rhs.clear();
-                        for (a, users_a) in members.iter().enumerate() {
-                            rhs.push(f64::from(dot(users_a, &item_users[j])));
-                            gram[a * n + a] = f64::from(dot(users_a, users_a) + lambda);
-                            for (b, users_b) in members.iter().enumerate().skip(a + 1) {
-                                let g = f64::from(dot(users_a, users_b));
-                                gram[a * n + b] = g;
-                                gram[b * n + a] = g;
+                        for (a, (candidate, _)) in members.iter().enumerate() {
+                            for user in &item_users[*candidate as usize] {
+                                let mask = &mut masks[*user as usize];
+                                if *mask == 0 {
+                                    touched.push(*user);
+                                }
+                                *mask |= 1u128 << a;
                             }
                         }
+                        gram.clear();
+                        gram.resize(n * n, 0f64);
+                        for user in &touched {
+                            let mut mask = masks[*user as usize];
+                            let mut k = 0;
+                            while mask != 0 {
+                                bits[k] = mask.trailing_zeros() as usize;
+                                mask &= mask - 1;
+                                k += 1;
+                            }
+                            // Bits ascend: (bits[x], bits[y ≤ x]) is the lower triangle, which
+                            // is all the Cholesky solve reads.
+                            for x in 0..k {
+                                let row = bits[x] * n;
+                                for y in &bits[..=x] {
+                                    gram[row + y] += 1.0;
+                                }
+                            }
+                        }
+                        rhs.clear();
+                        rhs.resize(n, 0f64);
+                        for user in &item_users[j] {
+                            let mut mask = masks[*user as usize];
+                            while mask != 0 {
+                                rhs[mask.trailing_zeros() as usize] += 1.0;
+                                mask &= mask - 1;
+                            }
+                        }
+                        for user in touched.drain(..) {
+                            masks[user as usize] = 0;
+                        }
+                        for a in 0..n {
+                            gram[a * n + a] += lambda;
+                        }
                         super::linalg::solve_spd(&mut gram, &mut rhs, n);
-                        let weights = candidates[j]
+                        let weights = members
                             .iter()
                             .zip(&rhs)
                             .map(|((a, _), w)| (*a, *w as f32))
@@ -106,10 +131,10 @@ mod tests {
             })
             .collect();
         let items = 6;
-        let mut item_users: Vec<Vec<(u32, f32)>> = vec![Vec::new(); items];
+        let mut item_users: Vec<Vec<u32>> = vec![Vec::new(); items];
         for (user, history) in histories.iter().enumerate() {
             for item in history {
-                item_users[*item as usize].push((user as u32, 1.0));
+                item_users[*item as usize].push(user as u32);
             }
         }
         let candidates: Vec<Vec<(u32, f32)>> = (0..items as u32)
@@ -121,7 +146,7 @@ mod tests {
             })
             .collect();
         let lambda = 2.0;
-        let rows = refine(&item_users, &candidates, lambda);
+        let rows = refine(&item_users, histories.len(), &candidates, lambda);
         let dense = crate::engine::ease::train(items, &histories, f64::from(lambda));
         for (i, row) in rows.iter().enumerate() {
             assert_eq!(row.len(), items - 1);
