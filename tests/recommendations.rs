@@ -642,3 +642,58 @@ fn the_model_learns_from_interleaved_histories() {
         "{of_first:?}"
     );
 }
+
+#[test]
+fn a_retrained_model_drops_the_rows_of_contents_no_one_consumes_any_more() {
+    let app = TestApp::new();
+    let jazz = app.add_genre("Jazz", "TRACK");
+    let drama = app.add_genre("Drama", "MOVIE");
+    let tracks: Vec<i64> = (0..3)
+        .map(|i| app.add_content("track", json!({"title": format!("Tune {i}")}), &[jazz]))
+        .collect();
+    let movies: Vec<i64> = (0..2)
+        .map(|i| app.add_content("movie", json!({"title": format!("Film {i}")}), &[drama]))
+        .collect();
+    let fans: Vec<User> = (0..3)
+        .map(|i| app.register(&format!("f{i}@example.com"), &format!("fan{i}")))
+        .collect();
+    for fan in &fans {
+        for track in &tracks {
+            consume(&app, fan, "track", *track, 5);
+        }
+        for movie in &movies {
+            consume(&app, fan, "movie", *movie, 4);
+        }
+    }
+    let mut conn = app.db();
+    collaborative::run(&mut conn, true).unwrap();
+    let modelled = |conn: &rusqlite::Connection| -> BTreeSet<i64> {
+        conn.prepare("SELECT content_id FROM collaborative_neighbours")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    let everything: BTreeSet<i64> = tracks.iter().chain(&movies).copied().collect();
+    assert_eq!(modelled(&conn), everything);
+    // The last track loses its interactions (as another tool would delete them): the next retrain
+    // leaves it out and keeps every other medium's rows.
+    conn.execute(
+        "DELETE FROM meta_user_content WHERE content_id = ?1",
+        [tracks[2]],
+    )
+    .unwrap();
+    collaborative::run(&mut conn, true).unwrap();
+    let kept: BTreeSet<i64> = everything
+        .into_iter()
+        .filter(|id| *id != tracks[2])
+        .collect();
+    assert_eq!(modelled(&conn), kept);
+    assert!(
+        collaborative::stored(&conn, tracks[0])
+            .unwrap()
+            .iter()
+            .all(|(id, _)| *id != tracks[2])
+    );
+}

@@ -6,6 +6,11 @@
 //! co-occurrences are counted user by user (Σ over users of their history squared, never items²),
 //! on all cores, and only each content's best `NEIGHBOURS` are kept in `collaborative_neighbours`.
 //!
+//! Each medium's model is one of two, chosen on that medium's own held-out interactions at each
+//! training (`choose`): these cosine lists, or EASE's regression restricted to each content's best
+//! cosine candidates (`super::regression`), which leads on MovieLens while the cosine leads on the
+//! seeded databases' genre-wide tastes.
+//!
 //! A user's list is then folded in from the model at any time: the sum, over what the user consumed,
 //! of the neighbours' similarities weighted by the user's own interaction strength. So one new rating
 //! changes that user's list at once, without retraining; the model itself is retrained when the
@@ -235,7 +240,7 @@ pub struct Choice {
 /// Share of each user's history held out to choose the model.
 const HELD_OUT: f64 = 0.2;
 /// Training interactions the choice may use: above, every k-th user only.
-const CHOICE_BUDGET: usize = 1_000_000;
+const CHOICE_BUDGET: usize = 300_000;
 
 /// Chooses the model for one medium on its own data: the latest `HELD_OUT` of each user's history
 /// (in stored order, which is when the user first interacted) is hidden, both models learn from the
@@ -466,81 +471,104 @@ fn worth_retraining(conn: &Connection, from: i64, to: i64) -> rusqlite::Result<b
 /// events for later (the watermark stays, so they still count toward the next decision).
 pub fn run(conn: &mut Connection, full: bool) -> Result<RunOutcome, EngineError> {
     let mut timer = super::Timer::default();
-    let (w, models) = {
+    let (w, matrices) = {
         let tx = conn.transaction()?;
         let w = window(&tx, STAGE, full)?;
         if !full && !worth_retraining(&tx, w.from, w.to)? {
             return Ok(RunOutcome::UpToDate { watermark: w.from });
         }
-        let mut models = Vec::new();
-        for (medium, matrix) in MEDIA.iter().zip(matrices(&tx)?) {
-            let (lists, choice) = train_chosen(matrix.ids.len(), &matrix.histories);
-            if !matrix.ids.is_empty() {
-                tracing::info!(
-                    medium = medium.table.content_type,
-                    model = choice.model.name(),
-                    cosine_ndcg = format!("{:.4}", choice.cosine),
-                    regression_ndcg = format!("{:.4}", choice.regression),
-                    users = choice.users,
-                    "collaborative model chosen on held-out interactions"
-                );
-            }
-            let ids = matrix.ids;
-            let mut rows: Vec<(i64, Vec<u8>)> = lists
-                .into_iter()
-                .enumerate()
-                .filter(|(_, list)| !list.is_empty())
-                .map(|(item, list)| {
-                    let list: Vec<(i64, f32)> =
-                        list.iter().map(|(o, s)| (ids[*o as usize], *s)).collect();
-                    (ids[item], pack(&list))
-                })
-                .collect();
-            rows.sort_by_key(|(id, _)| *id);
-            models.push(rows);
-        }
+        let matrices = matrices(&tx)?;
         tx.commit()?;
-        (w, models)
+        (w, matrices)
     };
-    timer.lap("train");
-    let updated = models.iter().map(Vec::len).sum();
-    // Written in short transactions (the API keeps writing), each replacing one range of content
-    // ids (no mass delete, which would visit the whole table in one transaction); the watermark
-    // moves last, so an interrupted run is redone, and fold-ins meanwhile read a partly new model.
-    let mut rows: Vec<&(i64, Vec<u8>)> = models.iter().flatten().collect();
-    rows.sort_by_key(|(id, _)| *id);
-    let chunks: Vec<&[&(i64, Vec<u8>)]> = rows.chunks(ROWS_PER_TRANSACTION).collect();
-    let mut low = i64::MIN;
-    for (n, chunk) in chunks.iter().enumerate() {
-        let high = match chunk.last() {
-            Some((id, _)) if n + 1 < chunks.len() => *id,
-            _ => i64::MAX,
-        };
+    timer.lap("read");
+    // One medium at a time, trained from the snapshot and written before the next one is trained:
+    // only one medium's model is ever in memory (all six, packed, came to 700 MB on the large seed).
+    let mut written: Vec<i64> = Vec::new();
+    for (medium, matrix) in MEDIA.iter().zip(matrices) {
+        let (lists, choice) = train_chosen(matrix.ids.len(), &matrix.histories);
+        drop(matrix.histories);
+        if !matrix.ids.is_empty() {
+            tracing::info!(
+                medium = medium.table.content_type,
+                model = choice.model.name(),
+                cosine_ndcg = format!("{:.4}", choice.cosine),
+                regression_ndcg = format!("{:.4}", choice.regression),
+                users = choice.users,
+                "collaborative model chosen on held-out interactions"
+            );
+        }
+        timer.lap("train");
+        let ids = matrix.ids;
+        let mut rows: Vec<(i64, Vec<u8>)> = lists
+            .into_iter()
+            .enumerate()
+            .filter(|(_, list)| !list.is_empty())
+            .map(|(item, list)| {
+                let list: Vec<(i64, f32)> =
+                    list.iter().map(|(o, s)| (ids[*o as usize], *s)).collect();
+                (ids[item], pack(&list))
+            })
+            .collect();
+        rows.sort_by_key(|(id, _)| *id);
+        write_rows(conn, &rows)?;
+        written.extend(rows.iter().map(|(id, _)| *id));
+        timer.lap("write");
+    }
+    written.sort_unstable();
+    remove_unwritten(conn, &written)?;
+    let committed = commit(conn, STAGE, w, true, |_| Ok(()))?;
+    timer.lap("write");
+    timer.log(STAGE);
+    Ok(RunOutcome::of(committed, false, w, written.len()))
+}
+
+/// Replaces the model rows of `rows` (sorted by content id) in short transactions (the API keeps
+/// writing); the watermark moves last, so an interrupted run is redone, and fold-ins meanwhile read
+/// a partly new model.
+fn write_rows(conn: &mut Connection, rows: &[(i64, Vec<u8>)]) -> Result<(), EngineError> {
+    for chunk in rows.chunks(ROWS_PER_TRANSACTION) {
         let tx = crate::db::write_transaction(conn)?;
-        tx.execute(
-            "DELETE FROM collaborative_neighbours WHERE content_id BETWEEN ?1 AND ?2",
-            [low, high],
-        )?;
         // A content deleted since the snapshot must not come back as a model row.
         let mut insert = tx.prepare_cached(
-            "INSERT INTO collaborative_neighbours (content_id, neighbours)
+            "INSERT OR REPLACE INTO collaborative_neighbours (content_id, neighbours)
              SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM content WHERE content_id = ?1)",
         )?;
-        for (content_id, blob) in chunk.iter() {
+        for (content_id, blob) in chunk {
             insert.execute(params![content_id, blob])?;
         }
         drop(insert);
         tx.commit()?;
         super::chunk_committed(conn);
-        low = high.saturating_add(1);
     }
-    if chunks.is_empty() {
-        conn.execute("DELETE FROM collaborative_neighbours", [])?;
+    Ok(())
+}
+
+/// Deletes the model rows of contents this run wrote none for (`written`, sorted): one range delete
+/// per gap between written ids, on the primary key (no scan of the model's blobs).
+fn remove_unwritten(conn: &mut Connection, written: &[i64]) -> Result<(), EngineError> {
+    let mut gaps: Vec<(i64, i64)> = Vec::new();
+    let mut low = i64::MIN;
+    for id in written {
+        if *id > low {
+            gaps.push((low, id - 1));
+        }
+        low = id.saturating_add(1);
     }
-    let committed = commit(conn, STAGE, w, true, |_| Ok(()))?;
-    timer.lap("write");
-    timer.log(STAGE);
-    Ok(RunOutcome::of(committed, false, w, updated))
+    gaps.push((low, i64::MAX));
+    for chunk in gaps.chunks(ROWS_PER_TRANSACTION) {
+        let tx = crate::db::write_transaction(conn)?;
+        let mut delete = tx.prepare_cached(
+            "DELETE FROM collaborative_neighbours WHERE content_id BETWEEN ?1 AND ?2",
+        )?;
+        for (from, to) in chunk {
+            delete.execute([from, to])?;
+        }
+        drop(delete);
+        tx.commit()?;
+        super::chunk_committed(conn);
+    }
+    Ok(())
 }
 
 #[cfg(test)]
