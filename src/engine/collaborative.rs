@@ -240,7 +240,7 @@ pub struct Choice {
 /// Share of each user's history held out to choose the model.
 const HELD_OUT: f64 = 0.2;
 /// Training interactions the choice may use: above, every k-th user only.
-const CHOICE_BUDGET: usize = 300_000;
+const CHOICE_BUDGET: usize = 100_000;
 
 /// Chooses the model for one medium on its own data: the latest `HELD_OUT` of each user's history
 /// (in stored order, which is when the user first interacted) is hidden, both models learn from the
