@@ -483,7 +483,8 @@ pub fn run(conn: &mut Connection, full: bool) -> Result<RunOutcome, EngineError>
     };
     timer.lap("read");
     // One medium at a time, trained from the snapshot and written before the next one is trained:
-    // only one medium's model is ever in memory (all six, packed, came to 700 MB on the large seed).
+    // only one medium's model is ever in memory (holding all six, a large rebuild peaked at 1,285 MB;
+    // one at a time, 987 MB).
     let mut written: Vec<i64> = Vec::new();
     for (medium, matrix) in MEDIA.iter().zip(matrices) {
         let (lists, choice) = train_chosen(matrix.ids.len(), &matrix.histories);

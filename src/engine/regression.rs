@@ -20,8 +20,7 @@ pub const MAX_CANDIDATES: usize = 64;
 /// the co-occurrences themselves, where merging the candidates' user lists pair by pair costs
 /// ~`candidates` times the lists' length. The diagonal is each candidate's number of users, and a
 /// candidate that shares no user with another one is its own 1×1 block of the (then block-diagonal)
-/// system: only the candidates that share users go through the Cholesky solve, which on sparse
-/// catalogues (the seeded tracks: 4 users per item) is a small part of them.
+/// system: only the candidates that share users go through the Cholesky solve.
 pub fn refine(
     item_users: &[Vec<u32>],
     users: usize,
