@@ -93,6 +93,38 @@ impl Default for Params {
 /// Item neighbours from user histories (`histories[user]` = (item, strength), items < `items`).
 /// Returns, per item, its best neighbours (item, similarity), best first.
 pub fn train(items: usize, histories: &[Vec<(u32, f32)>], params: Params) -> Vec<Vec<(u32, f32)>> {
+    let kept = match params.regression {
+        Some(r) => r.candidates,
+        None => params.neighbours,
+    };
+    let started = std::time::Instant::now();
+    let pass = cosine(items, histories, &params, kept);
+    let cosine_seconds = started.elapsed().as_secs_f64();
+    match params.regression {
+        None => pass.lists,
+        Some(r) => {
+            let lists = regress(pass, r, params.neighbours);
+            tracing::debug!(
+                items,
+                cosine_seconds,
+                regression_seconds = started.elapsed().as_secs_f64() - cosine_seconds,
+                "collaborative model trained"
+            );
+            lists
+        }
+    }
+}
+
+/// The cosine neighbours of every item, with what the regression goes on to need.
+struct CosinePass {
+    /// Per item, its best `kept` cosine neighbours, best first.
+    lists: Vec<Vec<(u32, f32)>>,
+    /// Per item, its users (ascending).
+    item_users: Vec<Vec<u32>>,
+    users: usize,
+}
+
+fn cosine(items: usize, histories: &[Vec<(u32, f32)>], params: &Params, kept: usize) -> CosinePass {
     // Each user's histories, capped and damped: a user's weight shrinks with the log of its size.
     let damped: Vec<Vec<(u32, f32)>> = histories
         .iter()
@@ -128,10 +160,6 @@ pub fn train(items: usize, histories: &[Vec<(u32, f32)>], params: Params) -> Vec
         .map(|n| n.get())
         .unwrap_or(1)
         .clamp(1, 8);
-    let kept = match params.regression {
-        Some(r) => r.candidates,
-        None => params.neighbours,
-    };
     let mut lists: Vec<Vec<(u32, f32)>> = vec![Vec::new(); items];
     std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
@@ -178,28 +206,39 @@ pub fn train(items: usize, histories: &[Vec<(u32, f32)>], params: Params) -> Vec
             }
         }
     });
-    match params.regression {
-        None => lists,
-        Some(r) => {
-            // EASE's Gram is over 0/1 interactions (measured better than the damped strengths).
-            let item_users: Vec<Vec<u32>> = item_users
-                .into_iter()
-                .map(|users| users.into_iter().map(|(user, _)| user).collect())
-                .collect();
-            let rows = super::regression::refine(&item_users, damped.len(), &lists, r.lambda);
-            rows.into_iter()
-                .zip(&lists)
-                .map(|(row, cosine)| {
-                    let mut merged: IdMap<u32, f32> = row.into_iter().collect();
-                    for (other, similarity) in cosine.iter().take(NEIGHBOURS) {
-                        *merged.entry(*other).or_default() += r.cosine_blend * similarity;
-                    }
-                    let mut merged: Vec<(u32, f32)> = merged.into_iter().collect();
-                    best(merged.as_mut_slice(), params.neighbours)
-                })
-                .collect()
-        }
+    // EASE's Gram is over 0/1 interactions (measured better than the damped strengths).
+    let item_users = item_users
+        .into_iter()
+        .map(|users| users.into_iter().map(|(user, _)| user).collect())
+        .collect();
+    CosinePass {
+        lists,
+        item_users,
+        users: damped.len(),
     }
+}
+
+/// The regression over each item's cosine candidates, blended with its best cosine neighbours;
+/// `kept` weights per item.
+fn regress(pass: CosinePass, r: Regression, kept: usize) -> Vec<Vec<(u32, f32)>> {
+    let started = std::time::Instant::now();
+    let rows = super::regression::refine(&pass.item_users, pass.users, &pass.lists, r.lambda);
+    tracing::debug!(
+        seconds = started.elapsed().as_secs_f64(),
+        "regression weights solved"
+    );
+    drop(pass.item_users);
+    rows.into_iter()
+        .zip(&pass.lists)
+        .map(|(row, cosine)| {
+            let mut merged: IdMap<u32, f32> = row.into_iter().collect();
+            for (other, similarity) in cosine.iter().take(NEIGHBOURS) {
+                *merged.entry(*other).or_default() += r.cosine_blend * similarity;
+            }
+            let mut merged: Vec<(u32, f32)> = merged.into_iter().collect();
+            best(merged.as_mut_slice(), kept)
+        })
+        .collect()
 }
 
 /// Which item-item model a medium's lists come from.
@@ -261,8 +300,7 @@ pub fn choose(items: usize, histories: &[Vec<(u32, f32)>]) -> Choice {
         train_part.push(kept.to_vec());
         hidden_part.push(held.iter().map(|(item, _)| *item).collect::<Vec<u32>>());
     }
-    let score = |model: Model| {
-        let lists = train(items, &train_part, model.params());
+    let score = |lists: &[Vec<(u32, f32)>]| {
         let (mut sum, mut users) = (0.0, 0usize);
         for (history, hidden) in train_part.iter().zip(&hidden_part) {
             if hidden.is_empty() {
@@ -283,8 +321,25 @@ pub fn choose(items: usize, histories: &[Vec<(u32, f32)>]) -> Choice {
         }
         (sum / users.max(1) as f64, users)
     };
-    let (cosine, users) = score(Model::Cosine);
-    let (regression, _) = score(Model::Regression);
+    // Both models start from the same cosine pass: the cosine model is its best `NEIGHBOURS`
+    // (`best` is a total order, so the best 30 of the best 50 are the best 30), the regression
+    // refines its best `candidates`.
+    let (cosine_params, regression_params) = (Model::Cosine.params(), Model::Regression.params());
+    let r = regression_params.regression.unwrap_or(Regression::CHOSEN);
+    let pass = cosine(
+        items,
+        &train_part,
+        &regression_params,
+        r.candidates.max(cosine_params.neighbours),
+    );
+    let cosine_lists: Vec<Vec<(u32, f32)>> = pass
+        .lists
+        .iter()
+        .map(|list| list[..list.len().min(cosine_params.neighbours)].to_vec())
+        .collect();
+    let (cosine, users) = score(&cosine_lists);
+    drop(cosine_lists);
+    let (regression, _) = score(&regress(pass, r, regression_params.neighbours));
     Choice {
         model: if regression > cosine {
             Model::Regression
@@ -487,7 +542,9 @@ pub fn run(conn: &mut Connection, full: bool) -> Result<RunOutcome, EngineError>
     // one at a time, 987 MB).
     let mut written: Vec<i64> = Vec::new();
     for (medium, matrix) in MEDIA.iter().zip(matrices) {
-        let (lists, choice) = train_chosen(matrix.ids.len(), &matrix.histories);
+        let choice = choose(matrix.ids.len(), &matrix.histories);
+        timer.lap("choose");
+        let lists = train(matrix.ids.len(), &matrix.histories, choice.model.params());
         drop(matrix.histories);
         if !matrix.ids.is_empty() {
             tracing::info!(
