@@ -192,15 +192,25 @@ fn compute(sources: &Sources, person: &Person, medium: usize) -> Vec<Pick> {
     );
     let (history, liked) = inputs(person, medium);
     let mut found: Vec<(Engine, Vec<(i64, f32)>)> = Vec::new();
-    let model = &sources.collaborative[medium];
+    // The neighbour lists hold 32-bit ids (`Lists`).
+    let fold = |inputs: &[(i64, f32)], lists: &sources::Lists| {
+        let inputs: Vec<(u32, f32)> = inputs
+            .iter()
+            .filter_map(|(id, strength)| Some((u32::try_from(*id).ok()?, *strength)))
+            .collect();
+        let scores: IdMap<i64, f32> = fold_in(&inputs, |id| lists.get(id))
+            .into_iter()
+            .map(|(id, score)| (i64::from(id), score))
+            .collect();
+        ranked(scores, &excluded)
+    };
     found.push((
         Engine::CollaborativeFiltering,
-        ranked(fold_in(&history, |id| model.get(id)), &excluded),
+        fold(&history, &sources.collaborative[medium]),
     ));
-    let similar = &sources.similar[medium];
     found.push((
         Engine::FromSimilarContent,
-        ranked(fold_in(&liked, |id| similar.get(id)), &excluded),
+        fold(&liked, &sources.similar[medium]),
     ));
     let empty = IdSet::default();
     let liked_genres = person.liked_genres.get(medium).unwrap_or(&empty);

@@ -126,13 +126,18 @@ impl Solver {
             if largest.is_some_and(|(l, _)| l == a) {
                 continue;
             }
-            for user in &item_users[*candidate as usize] {
+            // Without a branch: whether a user was touched before is a coin toss the processor
+            // cannot predict; every user is written at the end and kept only if new.
+            let users = &item_users[*candidate as usize];
+            let mut len = self.touched.len();
+            self.touched.resize(len + users.len(), 0);
+            for user in users {
                 let mask = &mut self.masks[*user as usize];
-                if *mask == 0 {
-                    self.touched.push(*user);
-                }
+                self.touched[len] = *user;
+                len += usize::from(*mask == 0);
                 *mask |= 1u64 << a;
             }
+            self.touched.truncate(len);
         }
         if let Some((l, users_of_largest)) = largest {
             for user in &self.touched {

@@ -17,10 +17,12 @@ pub(super) enum Model {
     Similar,
 }
 
-/// Neighbour lists, all preloaded for a medium (full run) or read on demand and cached.
+/// Neighbour lists, all preloaded for a medium (full run) or read on demand and cached. Ids are
+/// held in 32 bits (ids are dense from 1; a content past 2³² is no one's neighbour): a medium's
+/// regression weights take half the memory of (i64, f32) pairs, which pad to 16 bytes.
 pub(super) struct Lists {
     model: Model,
-    cache: IdMap<i64, Vec<(i64, f32)>>,
+    cache: IdMap<i64, Vec<(u32, f32)>>,
     complete: bool,
     /// Read on demand: contents deleted since the model's stage last ran, which its stored lists
     /// may still name (V11); they are no candidates.
@@ -51,7 +53,7 @@ impl Lists {
                 .and_then(|i| live.get(i).copied().flatten())
                 .is_some()
         };
-        let mut cache: IdMap<i64, Vec<(i64, f32)>> = IdMap::default();
+        let mut cache: IdMap<i64, Vec<(u32, f32)>> = IdMap::default();
         match model {
             Model::Collaborative => {
                 let mut stmt = conn.prepare(
@@ -61,8 +63,7 @@ impl Lists {
                 let mut rows = stmt.query([content_type])?;
                 while let Some(row) = rows.next()? {
                     let blob: Vec<u8> = row.get(1)?;
-                    let mut list = collaborative::unpack(&blob);
-                    list.retain(|(id, _)| is_live(*id));
+                    let list = narrow(collaborative::unpack(&blob), is_live);
                     cache.insert(row.get(0)?, list);
                 }
             }
@@ -74,11 +75,11 @@ impl Lists {
                 while let Some(row) = rows.next()? {
                     let similarity: Option<f64> = row.get(2)?;
                     let neighbour: i64 = row.get(1)?;
-                    if is_live(neighbour) {
+                    if let (true, Ok(narrow)) = (is_live(neighbour), u32::try_from(neighbour)) {
                         cache
                             .entry(row.get(0)?)
                             .or_default()
-                            .push((neighbour, similarity.unwrap_or(0.0) as f32));
+                            .push((narrow, similarity.unwrap_or(0.0) as f32));
                     }
                 }
             }
@@ -112,7 +113,7 @@ impl Lists {
             if self.cache.contains_key(id) {
                 continue;
             }
-            let mut list: Vec<(i64, f32)> = match self.model {
+            let list: Vec<(i64, f32)> = match self.model {
                 Model::Collaborative => collaborative::stored(conn, *id)?,
                 Model::Similar => conn
                     .prepare_cached(
@@ -123,15 +124,23 @@ impl Lists {
                     })?
                     .collect::<Result<_, _>>()?,
             };
-            list.retain(|(neighbour, _)| !gone.contains(neighbour));
+            let list = narrow(list, |neighbour| !gone.contains(&neighbour));
             self.cache.insert(*id, list);
         }
         Ok(())
     }
 
-    pub(super) fn get(&self, id: i64) -> Option<&[(i64, f32)]> {
-        self.cache.get(&id).map(Vec::as_slice)
+    pub(super) fn get(&self, id: u32) -> Option<&[(u32, f32)]> {
+        self.cache.get(&i64::from(id)).map(Vec::as_slice)
     }
+}
+
+/// The neighbours that `keep` accepts, with 32-bit ids.
+fn narrow(list: Vec<(i64, f32)>, keep: impl Fn(i64) -> bool) -> Vec<(u32, f32)> {
+    list.into_iter()
+        .filter(|(id, _)| keep(*id))
+        .filter_map(|(id, similarity)| Some((u32::try_from(id).ok()?, similarity)))
+        .collect()
 }
 
 /// Models and popular pools, per medium.
