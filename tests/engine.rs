@@ -326,3 +326,73 @@ fn similar_contents_share_people_and_genres_and_new_ones_are_patched_in() {
         "the list computed again is the one a full rebuild makes"
     );
 }
+
+/// A full run computes the stages before the lists side by side, on two connections to the file
+/// (`engine::run_before_lists`): what it writes must be what the stages write one after the other.
+#[test]
+fn a_full_run_side_by_side_writes_what_the_stages_write_one_after_the_other() {
+    use recofinement::{db, seed};
+    let dir = tempfile::tempdir().unwrap();
+    let (side, one_by_one) = (dir.path().join("side.db"), dir.path().join("one.db"));
+    {
+        let mut conn = db::open_connection(&side).unwrap();
+        db::migrate(&mut conn).unwrap();
+        let mut plan = seed::Plan::sized(seed::Size::Small, 11);
+        (plan.contents, plan.users, plan.interactions) = (1_500, 150, 9_000);
+        plan.bcrypt_cost = 4;
+        seed::run(&mut conn, &plan).unwrap();
+        // Everything into the main file, so that a copy of it is the whole database.
+        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+            .unwrap();
+    }
+    std::fs::copy(&side, &one_by_one).unwrap();
+
+    let mut conn = db::open_connection(&side).unwrap();
+    let outcomes = engine::run_all(&mut conn, true).unwrap();
+    let stages: Vec<&str> = outcomes.iter().map(|(stage, _)| *stage).collect();
+    assert_eq!(stages, engine::STAGES);
+    assert!(
+        outcomes
+            .iter()
+            .all(|(_, outcome)| matches!(outcome, RunOutcome::Ran { .. })),
+        "{outcomes:?}"
+    );
+    let mut other = db::open_connection(&one_by_one).unwrap();
+    for stage in engine::STAGES {
+        engine::run_stage(&mut other, stage, true).unwrap();
+    }
+
+    for query in [
+        "SELECT content_id, popularity_score FROM content ORDER BY 1",
+        "SELECT content_id0, content_id1, similarity FROM similars_content ORDER BY 1, 2",
+        "SELECT content_id, hex(neighbours) FROM collaborative_neighbours ORDER BY 1",
+        "SELECT user_id, content_id, score, engine FROM recommended_content ORDER BY 1, 2, 4",
+        "SELECT group_id, content_id, score, engine FROM recommended_content_for_group ORDER BY 1, 2, 4",
+        "SELECT stage, last_event_id FROM engine_stage ORDER BY 1",
+    ] {
+        let rows = |conn: &rusqlite::Connection| -> Vec<String> {
+            let mut stmt = conn.prepare(query).unwrap();
+            let width = stmt.column_count();
+            stmt.query_map([], |r| {
+                (0..width)
+                    .map(|i| {
+                        r.get::<_, rusqlite::types::Value>(i)
+                            .map(|v| format!("{v:?}"))
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(|values| values.join(" "))
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+        };
+        let (got, want) = (rows(&conn), rows(&other));
+        assert!(!want.is_empty(), "{query}: nothing written");
+        assert!(
+            got == want,
+            "{query}: {} rows against {}",
+            got.len(),
+            want.len()
+        );
+    }
+}

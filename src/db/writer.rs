@@ -52,6 +52,23 @@ pub fn in_scope<T>(gate: &Gate, held: bool, work: impl FnOnce() -> T) -> T {
     work()
 }
 
+/// The calling thread's scope, carried to a thread it starts (`Inherited::enter`) so that the work
+/// there queues for the same gate.
+pub struct Inherited(Option<Scope>);
+
+pub fn inherit() -> Inherited {
+    Inherited(SCOPES.with(|s| s.borrow().last().cloned()))
+}
+
+impl Inherited {
+    pub fn enter<T>(self, work: impl FnOnce() -> T) -> T {
+        match self.0 {
+            Some(scope) => in_scope(&scope.gate, scope.held, work),
+            None => work(),
+        }
+    }
+}
+
 /// The gate to take for a write transaction now, if any: none when the work's writer holds it
 /// already, or when the work runs outside the server (a CLI command is its process's only writer).
 fn gate_to_take() -> Option<Gate> {

@@ -229,9 +229,10 @@ fn regress(pass: CosinePass, r: Regression, kept: usize) -> Vec<Vec<(u32, f32)>>
     );
     drop(pass.item_users);
     // One item after the other: merged on both cores, the same rebuild's peak grew by 240 MB (the
-    // workers' allocator arenas) and took no less time.
+    // workers' allocator arenas) and took no less time. Both inputs are consumed as the merged
+    // lists grow, so that the three are not all in memory at once.
     rows.into_iter()
-        .zip(&pass.lists)
+        .zip(pass.lists)
         .map(|(row, cosine)| {
             let mut merged: IdMap<u32, f32> = row.into_iter().collect();
             for (other, similarity) in cosine.iter().take(NEIGHBOURS) {
@@ -596,19 +597,12 @@ pub fn run(conn: &mut Connection, full: bool) -> Result<RunOutcome, EngineError>
         }
         timer.lap("train");
         let ids = matrix.ids;
-        let mut rows: Vec<(i64, Vec<u8>)> = lists
-            .into_iter()
-            .enumerate()
-            .filter(|(_, list)| !list.is_empty())
-            .map(|(item, list)| {
-                let list: Vec<(i64, f32)> =
-                    list.iter().map(|(o, s)| (ids[*o as usize], *s)).collect();
-                (ids[item], pack(&list))
-            })
+        let mut order: Vec<u32> = (0..lists.len() as u32)
+            .filter(|item| !lists[*item as usize].is_empty())
             .collect();
-        rows.sort_by_key(|(id, _)| *id);
-        write_rows(conn, &rows)?;
-        written.extend(rows.iter().map(|(id, _)| *id));
+        order.sort_unstable_by_key(|item| ids[*item as usize]);
+        write_rows(conn, &ids, lists, &order)?;
+        written.extend(order.iter().map(|item| ids[*item as usize]));
         timer.lap("write");
     }
     written.sort_unstable();
@@ -619,19 +613,29 @@ pub fn run(conn: &mut Connection, full: bool) -> Result<RunOutcome, EngineError>
     Ok(RunOutcome::of(committed, false, w, written.len()))
 }
 
-/// Replaces the model rows of `rows` (sorted by content id) in short transactions (the API keeps
-/// writing); the watermark moves last, so an interrupted run is redone, and fold-ins meanwhile read
-/// a partly new model.
-fn write_rows(conn: &mut Connection, rows: &[(i64, Vec<u8>)]) -> Result<(), EngineError> {
-    for chunk in rows.chunks(ROWS_PER_TRANSACTION) {
+/// Replaces the model rows of the items in `order` (sorted by content id) in short transactions (the
+/// API keeps writing), each packed as it is written: all of a medium's rows packed at once were
+/// another copy of its model in memory. The watermark moves last, so an interrupted run is redone,
+/// and fold-ins meanwhile read a partly new model.
+fn write_rows(
+    conn: &mut Connection,
+    ids: &[i64],
+    mut lists: Vec<Vec<(u32, f32)>>,
+    order: &[u32],
+) -> Result<(), EngineError> {
+    let mut named: Vec<(i64, f32)> = Vec::new();
+    for chunk in order.chunks(ROWS_PER_TRANSACTION) {
         let tx = crate::db::write_transaction(conn)?;
         // A content deleted since the snapshot must not come back as a model row.
         let mut insert = tx.prepare_cached(
             "INSERT OR REPLACE INTO collaborative_neighbours (content_id, neighbours)
              SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM content WHERE content_id = ?1)",
         )?;
-        for (content_id, blob) in chunk {
-            insert.execute(params![content_id, blob])?;
+        for item in chunk {
+            let list = std::mem::take(&mut lists[*item as usize]);
+            named.clear();
+            named.extend(list.iter().map(|(o, s)| (ids[*o as usize], *s)));
+            insert.execute(params![ids[*item as usize], pack(&named)])?;
         }
         drop(insert);
         tx.commit()?;

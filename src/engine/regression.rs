@@ -36,8 +36,7 @@ pub fn refine(
     let sorted = item_users
         .iter()
         .all(|users| users.windows(2).all(|pair| pair[0] < pair[1]));
-    let mut columns: Vec<(u32, Vec<(u32, f32)>)> = Vec::with_capacity(items);
-    std::thread::scope(|scope| {
+    let columns: Vec<Vec<Column>> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|offset| {
                 scope.spawn(move || {
@@ -62,18 +61,31 @@ pub fn refine(
                 })
             })
             .collect();
-        for worker in workers {
-            columns.extend(worker.join().unwrap_or_default());
-        }
+        workers
+            .into_iter()
+            .map(|worker| worker.join().unwrap_or_default())
+            .collect()
     });
-    let mut rows: Vec<Vec<(u32, f32)>> = vec![Vec::new(); items];
-    for (j, weights) in columns {
+    // Transposed into rows sized exactly, each column freed as it is moved: on the large seed's
+    // tracks, copying the columns into one list and pushing rows of doubling capacity held the
+    // weights some four times over.
+    let mut lengths = vec![0usize; items];
+    for (_, weights) in columns.iter().flatten() {
+        for (i, _) in weights {
+            lengths[*i as usize] += 1;
+        }
+    }
+    let mut rows: Vec<Vec<(u32, f32)>> = lengths.into_iter().map(Vec::with_capacity).collect();
+    for (j, weights) in columns.into_iter().flatten() {
         for (i, w) in weights {
             rows[i as usize].push((j, w));
         }
     }
     rows
 }
+
+/// Item `j` and the weights (i, B[i][j]) of the candidates it is regressed on.
+type Column = (u32, Vec<(u32, f32)>);
 
 /// One thread's scratch space for the per-item solves.
 struct Solver {

@@ -120,15 +120,18 @@ fn space(conn: &Connection, medium: &Medium) -> rusqlite::Result<Space> {
         ids.push(content_id);
         raw.push(weighted.into_iter().collect());
     }
+    // The tokens' text is not needed past here (on a large medium it is as large as the vectors).
+    let tokens = interner.len();
+    drop((interner, genres));
     // Inverse document frequency, then unit length.
-    let mut df = vec![0u32; interner.len()];
+    let mut df = vec![0u32; tokens];
     for vector in &raw {
         for (token, _) in vector {
             df[*token as usize] += 1;
         }
     }
     let n = ids.len().max(1) as f32;
-    let mut postings: Vec<Vec<u32>> = vec![Vec::new(); interner.len()];
+    let mut postings: Vec<Vec<u32>> = vec![Vec::new(); tokens];
     let vectors: Vec<Vec<(u32, f32)>> = raw
         .into_iter()
         .enumerate()
@@ -314,8 +317,9 @@ fn compute(
                     let space = &space;
                     scope.spawn(move || {
                         let mut scratch = Scratch::new(space);
-                        let mut pairs = Vec::new();
-                        for item in start..(start + chunk).min(space.ids.len()) {
+                        let end = (start + chunk).min(space.ids.len());
+                        let mut pairs = Vec::with_capacity((end - start) * NEIGHBOURS);
+                        for item in start..end {
                             for (other, score) in neighbours(space, item, &mut scratch) {
                                 pairs.push((item as u32, other as u32, score));
                             }
@@ -324,10 +328,13 @@ fn compute(
                     })
                 })
                 .collect();
-            workers
-                .into_iter()
-                .flat_map(|w| w.join().unwrap_or_default())
-                .collect()
+            // Appended to the first part, each part freed once moved: not two copies at once.
+            let mut parts = workers.into_iter().map(|w| w.join().unwrap_or_default());
+            let mut pairs = parts.next().unwrap_or_default();
+            for part in parts {
+                pairs.extend(part);
+            }
+            pairs
         });
         let replaced = (0..space.ids.len() as u32).collect();
         return Ok(Output {
@@ -433,10 +440,11 @@ fn stored_lists(
 fn write_full(
     conn: &mut Connection,
     w: Window,
-    work: &[(&'static Medium, Output)],
-) -> Result<bool, EngineError> {
+    medium: &'static Medium,
+    out: &Output,
+) -> Result<(), EngineError> {
     let items_per_transaction = (ROWS_PER_TRANSACTION / NEIGHBOURS).max(1);
-    for (medium, out) in work {
+    {
         // Pairs are grouped by item, in item order.
         let mut rest: &[(u32, u32, f32)] = &out.pairs;
         for first in (0..out.ids.len()).step_by(items_per_transaction) {
@@ -480,75 +488,87 @@ fn write_full(
             super::chunk_committed(conn);
         }
     }
+    Ok(())
+}
+
+/// A full run, medium by medium: each medium's lists are computed from a snapshot of their own and
+/// written before the next medium is computed, so that one medium's lists are in memory at a time
+/// (a medium's lists name only its own contents). A snapshot taken after `w.to` sees no less than
+/// the window: whatever it sees beyond it, the next run handles again.
+fn run_full(conn: &mut Connection, w: Window) -> Result<RunOutcome, EngineError> {
+    let mut timer = super::Timer::default();
+    let mut updated = 0;
+    for medium in MEDIA.iter().rev() {
+        let out = {
+            let tx = conn.transaction()?;
+            let out = compute(&tx, medium, None)?;
+            tx.commit()?;
+            out
+        };
+        updated += out.pairs.len();
+        timer.lap("compute");
+        super::without_foreign_keys(conn, |conn| write_full(conn, w, medium, &out))?;
+        timer.lap("write");
+    }
     // A content deleted after its chunk was written: its own list goes now, its mentions at the
     // next run (its deletion event is past this run's watermark).
-    commit(conn, STAGE, w, true, |tx| {
+    let committed = commit(conn, STAGE, w, true, |tx| {
         let mut orphaned =
             tx.prepare_cached("DELETE FROM similars_content WHERE content_id0 = ?1")?;
         for id in super::deleted_since(tx, w.to)? {
             orphaned.execute([id])?;
         }
         Ok(())
-    })
+    })?;
+    timer.lap("write");
+    timer.log(STAGE);
+    Ok(RunOutcome::of(committed, false, w, updated))
 }
 
 /// One run of the stage.
 pub fn run(conn: &mut Connection, full: bool) -> Result<RunOutcome, EngineError> {
-    let mut timer = super::Timer::default();
-    let (w, full, work) = {
+    let (w, work) = {
         let tx = conn.transaction()?;
         let w = window(&tx, STAGE, full)?;
         // A first run covers everything: it writes as a full one does, in short transactions.
-        let full = full || w.from == 0;
-        let plan: Vec<(&'static Medium, Option<BTreeSet<i64>>)> = if full {
-            MEDIA.iter().map(|m| (m, None)).collect()
-        } else {
-            touched(&tx, w)?
-                .into_iter()
-                .filter_map(|(name, ids)| Medium::by_name(name).map(|m| (m, Some(ids))))
-                .collect()
-        };
+        if full || w.from == 0 {
+            tx.commit()?;
+            return run_full(conn, w);
+        }
         let mut work = Vec::new();
-        for (medium, only) in plan {
-            work.push((medium, compute(&tx, medium, only.as_ref())?));
+        for (name, ids) in touched(&tx, w)? {
+            if let Some(medium) = Medium::by_name(name) {
+                work.push((medium, compute(&tx, medium, Some(&ids))?));
+            }
         }
         tx.commit()?;
-        (w, full, work)
+        (w, work)
     };
     let updated: usize = work.iter().map(|(_, out)| out.pairs.len()).sum();
     let nothing = work.is_empty();
-    let committed = if full {
-        timer.lap("compute");
-        let committed = super::without_foreign_keys(conn, |conn| write_full(conn, w, &work))?;
-        timer.lap("write");
-        timer.log(STAGE);
-        committed
-    } else {
-        commit(conn, STAGE, w, false, |tx| {
-            // Contents deleted in the window or since the snapshot: their own lists go, and no
-            // list written here names them.
-            let deleted = super::deleted_since(tx, w.from)?;
-            let mut clear =
-                tx.prepare_cached("DELETE FROM similars_content WHERE content_id0 = ?1")?;
-            for id in &deleted {
-                clear.execute([id])?;
+    let committed = commit(conn, STAGE, w, false, |tx| {
+        // Contents deleted in the window or since the snapshot: their own lists go, and no
+        // list written here names them.
+        let deleted = super::deleted_since(tx, w.from)?;
+        let mut clear = tx.prepare_cached("DELETE FROM similars_content WHERE content_id0 = ?1")?;
+        for id in &deleted {
+            clear.execute([id])?;
+        }
+        for (medium, out) in &work {
+            // Only the changed contents' lists and the lists they entered are replaced.
+            for item in &out.replaced {
+                clear.execute([out.ids[*item as usize]])?;
             }
-            for (medium, out) in &work {
-                // Only the changed contents' lists and the lists they entered are replaced.
-                for item in &out.replaced {
-                    clear.execute([out.ids[*item as usize]])?;
-                }
-                let live = |item: &u32| !deleted.contains(&out.ids[*item as usize]);
-                let pairs: Vec<(u32, u32, f32)> = out
-                    .pairs
-                    .iter()
-                    .filter(|(a, b, _)| live(a) && live(b))
-                    .copied()
-                    .collect();
-                insert_pairs(tx, medium, out, &pairs)?;
-            }
-            Ok(())
-        })?
-    };
+            let live = |item: &u32| !deleted.contains(&out.ids[*item as usize]);
+            let pairs: Vec<(u32, u32, f32)> = out
+                .pairs
+                .iter()
+                .filter(|(a, b, _)| live(a) && live(b))
+                .copied()
+                .collect();
+            insert_pairs(tx, medium, out, &pairs)?;
+        }
+        Ok(())
+    })?;
     Ok(RunOutcome::of(committed, nothing, w, updated))
 }
