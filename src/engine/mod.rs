@@ -211,13 +211,8 @@ pub fn chunk_committed(conn: &Connection) {
         // (it returns "busy") and retry at the next turn rather than stall the API's writes.
         let _ = conn.busy_timeout(std::time::Duration::from_millis(CHECKPOINT_WAIT_MS));
         db::writer::with_turn(|| {
-            match conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
-                // A reader is still on the log (the other lane of a rebuild, a request): next turn.
-                Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => {
-                    tracing::debug!("engine: WAL checkpoint put off: {e}")
-                }
-                Err(e) => tracing::warn!("engine: WAL checkpoint: {e}"),
-                Ok(()) => {}
+            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
+                tracing::warn!("engine: WAL checkpoint: {e}");
             }
         });
         let _ = db::wait_when_busy(conn);

@@ -430,7 +430,7 @@ fn stored_lists(
     Ok(lists)
 }
 
-/// Writes every content's list in short transactions (with foreign keys off, see
+/// Writes every list of one medium in short transactions (with foreign keys off, see
 /// `super::without_foreign_keys`), so that the API keeps writing during a rebuild: each transaction
 /// covers a run of contents (no mass delete, which would visit the whole table in one transaction)
 /// and rewrites the lists that differ from the stored ones. An interrupted rebuild leaves old and
@@ -444,49 +444,46 @@ fn write_full(
     out: &Output,
 ) -> Result<(), EngineError> {
     let items_per_transaction = (ROWS_PER_TRANSACTION / NEIGHBOURS).max(1);
-    {
-        // Pairs are grouped by item, in item order.
-        let mut rest: &[(u32, u32, f32)] = &out.pairs;
-        for first in (0..out.ids.len()).step_by(items_per_transaction) {
-            let end = (first + items_per_transaction).min(out.ids.len()) as u32;
-            let split = rest.partition_point(|(item, _, _)| *item < end);
-            let (pairs, later) = rest.split_at(split);
-            rest = later;
-            let tx = crate::db::write_transaction(conn)?;
-            // Contents deleted since the snapshot are left out: their own lists and mentions.
-            let deleted = super::deleted_since(&tx, w.to)?;
-            let live = |item: &u32| !deleted.contains(&out.ids[*item as usize]);
-            let stored = stored_lists(&tx, &out.ids[first..end as usize])?;
-            // Only the lists that differ from the stored ones are rewritten: on a rebuild most
-            // are the same, and every row not rewritten is a write the API does not wait for.
-            let mut changed: Vec<(u32, u32, f32)> = Vec::new();
-            let mut clear =
-                tx.prepare_cached("DELETE FROM similars_content WHERE content_id0 = ?1")?;
-            for item in first as u32..end {
-                let from = pairs.partition_point(|(a, _, _)| *a < item);
-                let to = pairs.partition_point(|(a, _, _)| *a <= item);
-                let mut list: Vec<(i64, f64)> = pairs[from..to]
-                    .iter()
-                    .filter(|(a, b, _)| live(a) && live(b))
-                    .map(|(_, b, score)| (out.ids[*b as usize], f64::from(*score)))
-                    .collect();
-                list.sort_by_key(|(id, _)| *id);
-                let id = out.ids[item as usize];
-                if stored.get(&id).map_or(list.is_empty(), |old| *old == list) {
-                    continue;
-                }
-                clear.execute([id])?;
-                changed.extend(
-                    pairs[from..to]
-                        .iter()
-                        .filter(|(a, b, _)| live(a) && live(b)),
-                );
+    // Pairs are grouped by item, in item order.
+    let mut rest: &[(u32, u32, f32)] = &out.pairs;
+    for first in (0..out.ids.len()).step_by(items_per_transaction) {
+        let end = (first + items_per_transaction).min(out.ids.len()) as u32;
+        let split = rest.partition_point(|(item, _, _)| *item < end);
+        let (pairs, later) = rest.split_at(split);
+        rest = later;
+        let tx = crate::db::write_transaction(conn)?;
+        // Contents deleted since the snapshot are left out: their own lists and mentions.
+        let deleted = super::deleted_since(&tx, w.to)?;
+        let live = |item: &u32| !deleted.contains(&out.ids[*item as usize]);
+        let stored = stored_lists(&tx, &out.ids[first..end as usize])?;
+        // Only the lists that differ from the stored ones are rewritten: on a rebuild most
+        // are the same, and every row not rewritten is a write the API does not wait for.
+        let mut changed: Vec<(u32, u32, f32)> = Vec::new();
+        let mut clear = tx.prepare_cached("DELETE FROM similars_content WHERE content_id0 = ?1")?;
+        for item in first as u32..end {
+            let from = pairs.partition_point(|(a, _, _)| *a < item);
+            let to = pairs.partition_point(|(a, _, _)| *a <= item);
+            let mut list: Vec<(i64, f64)> = pairs[from..to]
+                .iter()
+                .filter(|(a, b, _)| live(a) && live(b))
+                .map(|(_, b, score)| (out.ids[*b as usize], f64::from(*score)))
+                .collect();
+            list.sort_by_key(|(id, _)| *id);
+            let id = out.ids[item as usize];
+            if stored.get(&id).map_or(list.is_empty(), |old| *old == list) {
+                continue;
             }
-            drop(clear);
-            insert_pairs(&tx, medium, out, &changed)?;
-            tx.commit()?;
-            super::chunk_committed(conn);
+            clear.execute([id])?;
+            changed.extend(
+                pairs[from..to]
+                    .iter()
+                    .filter(|(a, b, _)| live(a) && live(b)),
+            );
         }
+        drop(clear);
+        insert_pairs(&tx, medium, out, &changed)?;
+        tx.commit()?;
+        super::chunk_committed(conn);
     }
     Ok(())
 }
@@ -494,7 +491,10 @@ fn write_full(
 /// A full run, medium by medium: each medium's lists are computed from a snapshot of their own and
 /// written before the next medium is computed, so that one medium's lists are in memory at a time
 /// (a medium's lists name only its own contents). A snapshot taken after `w.to` sees no less than
-/// the window: whatever it sees beyond it, the next run handles again.
+/// the window: whatever it sees beyond it, the next run handles again. The largest medium (tracks,
+/// last in `MEDIA`) comes first: the collaborative lane beside it trains that medium last, and the
+/// two largest working sets then do not meet (at the same end, a large rebuild peaked at 972 MB,
+/// against 868–929 MB).
 fn run_full(conn: &mut Connection, w: Window) -> Result<RunOutcome, EngineError> {
     let mut timer = super::Timer::default();
     let mut updated = 0;
