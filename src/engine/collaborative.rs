@@ -603,6 +603,8 @@ pub fn run(conn: &mut Connection, full: bool) -> Result<RunOutcome, EngineError>
         order.sort_unstable_by_key(|item| ids[*item as usize]);
         write_rows(conn, &ids, lists, &order)?;
         written.extend(order.iter().map(|item| ids[*item as usize]));
+        // Handed back before the next medium, as similarity does (see there).
+        crate::util::memory::release_free_memory();
         timer.lap("write");
     }
     written.sort_unstable();

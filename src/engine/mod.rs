@@ -386,6 +386,7 @@ fn run_timed(
         .map(|stage| {
             let started = std::time::Instant::now();
             let outcome = run_stage(conn, stage, full)?;
+            crate::util::memory::release_free_memory();
             Ok((*stage, outcome, started.elapsed().as_secs_f64()))
         })
         .collect()

@@ -508,6 +508,10 @@ fn run_full(conn: &mut Connection, w: Window) -> Result<RunOutcome, EngineError>
         updated += out.pairs.len();
         timer.lap("compute");
         super::without_foreign_keys(conn, |conn| write_full(conn, w, medium, &out))?;
+        // What a medium freed stays in its threads' arenas, resident, under the other lane's
+        // working set: handed back, a large rebuild peaked at 787-817 MB instead of 913-957 MB.
+        drop(out);
+        crate::util::memory::release_free_memory();
         timer.lap("write");
     }
     // A content deleted after its chunk was written: its own list goes now, its mentions at the
