@@ -171,7 +171,10 @@ pub static EPISODE: MediaTable = MediaTable {
     ],
 };
 
-pub static MEDIA: [Medium; 6] = [
+/// How many media there are.
+pub const MEDIA_COUNT: usize = 6;
+
+pub static MEDIA: [Medium; MEDIA_COUNT] = [
     Medium {
         table: MediaTable {
             name: "application",

@@ -396,3 +396,52 @@ fn a_full_run_side_by_side_writes_what_the_stages_write_one_after_the_other() {
         );
     }
 }
+
+#[test]
+fn a_full_run_of_the_lists_queues_for_the_writer_gate_on_each_of_its_threads() {
+    use recofinement::{db, engine::personal, seed};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gate.db");
+    {
+        let mut conn = db::open_connection(&path).unwrap();
+        db::migrate(&mut conn).unwrap();
+        let mut plan = seed::Plan::sized(seed::Size::Small, 5);
+        (plan.contents, plan.users, plan.interactions) = (600, 60, 3_000);
+        plan.bcrypt_cost = 4;
+        seed::run(&mut conn, &plan).unwrap();
+        engine::run_all(&mut conn, true).unwrap();
+        conn.execute("DELETE FROM recommended_content", []).unwrap();
+    }
+    let listed = || -> i64 {
+        db::open_connection(&path)
+            .unwrap()
+            .query_row("SELECT count(*) FROM recommended_content", [], |r| r.get(0))
+            .unwrap()
+    };
+    let store = db::Db::open(&path).unwrap();
+    // The server's writer holds the gate: the run computes, then waits to write.
+    let held = store.gate().clone().blocking_lock_owned();
+    let gate = store.gate().clone();
+    let run = {
+        let path = path.clone();
+        std::thread::spawn(move || {
+            let mut conn = db::open_connection(&path).unwrap();
+            db::writer::in_scope(&gate, false, || {
+                engine::run_stage(&mut conn, personal::STAGE, true)
+            })
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert!(!run.is_finished());
+    assert_eq!(
+        listed(),
+        0,
+        "lists written while another writer held the gate"
+    );
+    drop(held);
+    assert!(matches!(
+        run.join().unwrap().unwrap(),
+        RunOutcome::Ran { .. }
+    ));
+    assert!(listed() > 0);
+}

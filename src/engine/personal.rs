@@ -23,7 +23,7 @@ use super::collaborative::{self, best, fold_in};
 use super::due;
 use super::taste::Interaction;
 use super::{EngineError, RunOutcome, Window, commit, window};
-use crate::media::MEDIA;
+use crate::media::{MEDIA, MEDIA_COUNT};
 use crate::util::idhash::{IdMap, IdSet};
 use rusqlite::{Connection, Transaction, params};
 use std::collections::BTreeSet;
@@ -43,8 +43,9 @@ pub const PER_ENGINE: usize = 10;
 const HISTORY_CAP: usize = 200;
 /// Popular contents per medium that "liked genres" choose from.
 const POOL: usize = 600;
-/// Users computed together in a full run (halves on each core).
-const CHUNK: usize = 250;
+/// Users computed together in a full run (halves on each core); whole write transactions of them,
+/// since the writer takes them chunk by chunk.
+const CHUNK: usize = 3 * PEOPLE_PER_TRANSACTION;
 /// Users (or groups) per write transaction in a full run, about `super::ROWS_PER_TRANSACTION` rows:
 /// the API's writers wait for one of them at most.
 const PEOPLE_PER_TRANSACTION: usize = 80;
@@ -419,8 +420,6 @@ fn store_chunk(
             clear.execute([user_id])?;
             rows.extend(list.iter().map(|listed| (*user_id, *listed)));
         }
-        list.clear();
-        list.shrink_to_fit();
     }
     super::insert_batched(
         tx,

@@ -174,8 +174,85 @@ pub(super) fn store_groups_chunk(
     refresh_groups(tx, &again)
 }
 
+/// The media in the order a full run computes their lists: the one with the most interactions (and
+/// so the most computing) last, since the writing of the lists runs beside that medium's computing.
+fn computing_order(people: &[KeptPerson]) -> [usize; MEDIA_COUNT] {
+    let mut interactions = [0usize; MEDIA_COUNT];
+    for kept in people.iter().flat_map(|person| &person.interactions) {
+        if let Some(count) = interactions.get_mut(usize::from(kept.medium)) {
+            *count += 1;
+        }
+    }
+    let mut order: [usize; MEDIA_COUNT] = std::array::from_fn(|medium| medium);
+    order.sort_by_key(|medium| (interactions[*medium], *medium));
+    order
+}
+
+/// Preloads one medium's models and popular pool, from a snapshot of their own.
+fn load_medium(
+    conn: &mut Connection,
+    sources: &mut Sources,
+    medium: usize,
+    live: &[Option<u8>],
+) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    sources.preload_medium(&tx, medium, live)?;
+    sources.load_pool(&tx, medium)?;
+    tx.commit()
+}
+
+/// One medium's lists of a chunk of users, into their slots. The models are in memory: both cores
+/// compute, halves of the chunk each.
+fn compute_chunk(
+    sources: &Sources,
+    live: &[Option<u8>],
+    chunk: &[KeptPerson],
+    slots: &mut [Vec<Listed>],
+    medium: usize,
+) -> Result<(), EngineError> {
+    let picks: Option<Vec<Vec<Pick>>> = std::thread::scope(|scope| {
+        let half = chunk.len().div_ceil(2).max(1);
+        let workers: Vec<_> = chunk
+            .chunks(half)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|person| compute(sources, &person.person(medium), medium))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        // A worker that panicked must not shift the other users' lists onto the wrong users.
+        workers
+            .into_iter()
+            .map(|w| w.join().ok())
+            .collect::<Option<Vec<_>>>()
+            .map(|parts| parts.into_iter().flatten().collect())
+    });
+    let picks = picks.ok_or(EngineError::WorkerPanicked)?;
+    for (slot, picks) in slots.iter_mut().zip(picks) {
+        slot.reserve_exact(picks.len());
+        slot.extend(picks.into_iter().filter_map(|pick| {
+            // The model may name contents deleted since it was trained.
+            let live = usize::try_from(pick.content_id)
+                .ok()
+                .and_then(|i| live.get(i).copied().flatten())
+                .is_some();
+            live.then_some(())?;
+            Some(Listed {
+                content: u32::try_from(pick.content_id).ok()?,
+                score: pick.score as f32,
+                engine: pick.engine,
+                medium: pick.medium as u8,
+            })
+        }));
+    }
+    Ok(())
+}
+
 /// Full run: every user's lists, medium by medium (one medium's models in memory at a time), written
-/// in chunks of users so that the API's writers never wait long; then every group. A user whose
+/// in chunks of users so that the API's writers never wait long, beside the last medium's
+/// computing; then every group. A user whose
 /// interactions changed after the run started keeps the fresher lists an incremental run wrote.
 pub(super) fn run_full(
     conn: &mut Connection,
@@ -209,72 +286,71 @@ pub(super) fn run_full(
     // Every user's lists in all media, compact, so that each user's rows are written at once, in
     // key order (appends, not six scattered passes).
     let mut lists: Vec<Vec<Listed>> = ids.iter().map(|_| Vec::new()).collect();
-    for medium in 0..MEDIA.len() {
-        {
-            let tx = conn.transaction()?;
-            sources.preload_medium(&tx, medium, &live)?;
-            sources.load_pool(&tx, medium)?;
-            tx.commit()?;
-        }
+    let [earlier @ .., last] = computing_order(&people);
+    for medium in earlier {
+        load_medium(conn, &mut sources, medium, &live)?;
         timer.lap("load models");
-        for (chunk, chunk_lists) in people.chunks(CHUNK).zip(lists.chunks_mut(CHUNK)) {
-            // The models are in memory: both cores compute, halves of the chunk each.
-            let picks: Option<Vec<Vec<Pick>>> = std::thread::scope(|scope| {
-                let sources = &sources;
-                let half = chunk.len().div_ceil(2).max(1);
-                let workers: Vec<_> = chunk
-                    .chunks(half)
-                    .map(|part| {
-                        scope.spawn(move || {
-                            part.iter()
-                                .map(|person| compute(sources, &person.person(medium), medium))
-                                .collect::<Vec<_>>()
-                        })
-                    })
-                    .collect();
-                // A worker that panicked must not shift the other users' lists onto the wrong users.
-                workers
-                    .into_iter()
-                    .map(|w| w.join().ok())
-                    .collect::<Option<Vec<_>>>()
-                    .map(|parts| parts.into_iter().flatten().collect())
-            });
-            let picks = picks.ok_or(EngineError::WorkerPanicked)?;
-            for (slot, picks) in chunk_lists.iter_mut().zip(picks) {
-                slot.reserve_exact(picks.len());
-                slot.extend(picks.into_iter().filter_map(|pick| {
-                    // The model may name contents deleted since it was trained.
-                    let live = usize::try_from(pick.content_id)
-                        .ok()
-                        .and_then(|i| live.get(i).copied().flatten())
-                        .is_some();
-                    live.then_some(())?;
-                    Some(Listed {
-                        content: u32::try_from(pick.content_id).ok()?,
-                        score: pick.score as f32,
-                        engine: pick.engine,
-                        medium: pick.medium as u8,
-                    })
-                }));
-            }
-            timer.lap("compute lists");
+        let started = std::time::Instant::now();
+        for (chunk, slots) in people.chunks(CHUNK).zip(lists.chunks_mut(CHUNK)) {
+            compute_chunk(&sources, &live, chunk, slots, medium)?;
         }
+        tracing::debug!(
+            medium = MEDIA[medium].table.content_type,
+            seconds = started.elapsed().as_secs_f64(),
+            "one medium's lists computed"
+        );
+        timer.lap("compute lists");
         sources.release_medium(medium);
+        crate::util::memory::release_free_memory();
     }
+    // The last medium's chunks of users are complete once computed: a writer beside the computing
+    // takes them as they come. Writing is one core's work, and after the computing it left the
+    // other core idle (15 s of a large rebuild's 48 s of lists).
+    load_medium(conn, &mut sources, last, &live)?;
+    timer.lap("load models");
+    let updated = std::thread::scope(|scope| {
+        let (send, receive) = std::sync::mpsc::channel::<(&[i64], &mut [Vec<Listed>])>();
+        let conn = &mut *conn;
+        // The writer queues for the server's writer gate as this thread would.
+        let gate = crate::db::writer::inherit();
+        let writer = scope.spawn(move || {
+            gate.enter(|| -> Result<usize, EngineError> {
+                let mut updated = 0;
+                for (ids, chunk) in receive {
+                    for (ids, chunk) in ids
+                        .chunks(PEOPLE_PER_TRANSACTION)
+                        .zip(chunk.chunks_mut(PEOPLE_PER_TRANSACTION))
+                    {
+                        let tx = crate::db::write_transaction(conn)?;
+                        updated += store_chunk(&tx, ids, chunk, w.to)?;
+                        tx.commit()?;
+                        crate::engine::chunk_committed(conn);
+                    }
+                }
+                Ok(updated)
+            })
+        });
+        let mut computed = Ok(());
+        let chunks = ids.chunks(CHUNK).zip(lists.chunks_mut(CHUNK));
+        for (chunk, (chunk_ids, slots)) in people.chunks(CHUNK).zip(chunks) {
+            if let Err(e) = compute_chunk(&sources, &live, chunk, slots, last) {
+                computed = Err(e);
+                break;
+            }
+            // A writer that stopped has its error to tell, below.
+            if send.send((chunk_ids, slots)).is_err() {
+                break;
+            }
+        }
+        drop(send);
+        let written = writer.join().map_err(|_| EngineError::WorkerPanicked)?;
+        computed.and(written)
+    })?;
     drop(sources);
+    timer.lap("compute and write lists");
     let group_lists = blend_groups(&ids, &people, &lists, groups);
+    drop(lists);
     timer.lap("compute groups");
-    let mut updated = 0;
-    for (chunk_ids, chunk) in ids
-        .chunks(PEOPLE_PER_TRANSACTION)
-        .zip(lists.chunks_mut(PEOPLE_PER_TRANSACTION))
-    {
-        let tx = crate::db::write_transaction(conn)?;
-        updated += store_chunk(&tx, chunk_ids, chunk, w.to)?;
-        tx.commit()?;
-        crate::engine::chunk_committed(conn);
-    }
-    timer.lap("write lists");
     for chunk in group_lists.chunks(PEOPLE_PER_TRANSACTION) {
         let tx = crate::db::write_transaction(conn)?;
         store_groups_chunk(&tx, chunk, w.to)?;
