@@ -3,7 +3,9 @@
 
 mod common;
 
-use common::community::{MEDIA, catalogue, community, consume, listed, run_everything};
+use common::community::{
+    MEDIA, catalogue, catalogue_in_turns, community, consume, listed, run_everything,
+};
 use common::{TestApp, User};
 use recofinement::engine::{self, RunOutcome, collaborative, personal};
 use serde_json::json;
@@ -417,6 +419,79 @@ fn a_full_rebuild_rewrites_exactly_the_lists_that_differ_from_what_it_computes()
     assert_ne!(everything(), computed);
     engine::run_all(&mut app.db(), true).unwrap();
     assert_eq!(everything(), computed);
+}
+
+/// Every user's stored lists: (user, content, engine) → score.
+fn every_list(app: &TestApp) -> BTreeMap<(i64, i64, String), f64> {
+    app.db()
+        .prepare("SELECT user_id, content_id, engine, score FROM recommended_content")
+        .unwrap()
+        .query_map([], |r| Ok(((r.get(0)?, r.get(1)?, r.get(2)?), r.get(3)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+#[test]
+fn a_full_run_lists_what_each_persons_own_refresh_computes_in_a_block_or_in_turns() {
+    // A full run preloads each medium's models in one pass over their key range and writes the
+    // lists beside the last medium's computing; one person's refresh reads only what that person
+    // needs, key by key. Both must come to the same lists, however the media's ids lie.
+    for in_turns in [false, true] {
+        let app = TestApp::new();
+        let cat = if in_turns {
+            catalogue_in_turns(&app)
+        } else {
+            catalogue(&app)
+        };
+        let (movies, tracks) = (&cat.alpha["movie"], &cat.alpha["track"]);
+        assert_eq!(
+            movies.iter().max() > tracks.iter().min(),
+            in_turns,
+            "ids {movies:?} {tracks:?}"
+        );
+        let (target, _) = community(&app, &cat);
+        engine::run_all(&mut app.db(), true).unwrap();
+        let full = every_list(&app);
+        for engine in ["CollaborativeFiltering", "FromSimilarContent"] {
+            assert!(
+                full.keys().any(|(_, _, e)| e == engine),
+                "{in_turns}: no {engine} row in {full:?}"
+            );
+        }
+        let target_id = app.user_id(&target.uuid);
+        assert!(
+            full.keys().any(|(u, c, e)| *u == target_id
+                && *c == cat.alpha["track"][2]
+                && e == "CollaborativeFiltering"),
+            "{in_turns}: {full:?}"
+        );
+        let users: Vec<i64> = app
+            .db()
+            .prepare(r#"SELECT user_id FROM "user""#)
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        for user in &users {
+            personal::refresh_user(&mut app.db(), *user).unwrap();
+        }
+        let refreshed = every_list(&app);
+        assert_eq!(
+            full.keys().collect::<Vec<_>>(),
+            refreshed.keys().collect::<Vec<_>>(),
+            "{in_turns}"
+        );
+        for (key, score) in &full {
+            // The full run keeps scores in 32 bits until it writes them (rounded to 6 places).
+            assert!(
+                (score - refreshed[key]).abs() <= 2e-6,
+                "{in_turns}: {key:?} {score} {}",
+                refreshed[key]
+            );
+        }
+    }
 }
 
 #[test]

@@ -25,6 +25,17 @@ pub struct Catalogue {
 }
 
 pub fn catalogue(app: &TestApp) -> Catalogue {
+    build(app, false)
+}
+
+/// The same catalogue with its contents created in turns, one medium's after the other's, so that
+/// the media's ids interleave (as in a catalogue that grew through the API) instead of coming in a
+/// block per medium (as an import writes them).
+pub fn catalogue_in_turns(app: &TestApp) -> Catalogue {
+    build(app, true)
+}
+
+fn build(app: &TestApp, in_turns: bool) -> Catalogue {
     let mut out = Catalogue {
         alpha: BTreeMap::new(),
         beta: BTreeMap::new(),
@@ -32,26 +43,45 @@ pub fn catalogue(app: &TestApp) -> Catalogue {
         beta_genre: BTreeMap::new(),
     };
     let words = ["one", "two", "three", "four", "five", "six"];
+    let add = |medium: &str, prefix: &str, genre: i64, word: &str| -> i64 {
+        let title = format!("{prefix} {word}");
+        app.add_content(
+            medium,
+            json!({"title": title, "name": title, "isbn": format!("{medium}-{title}")}),
+            &[genre],
+        )
+    };
     for (medium, content_type) in MEDIA {
-        let ga = app.add_genre(&format!("Alpha {medium}"), content_type);
-        let gb = app.add_genre(&format!("Beta {medium}"), content_type);
-        let make = |prefix: &str, genre: i64| -> Vec<i64> {
-            words
-                .iter()
-                .map(|w| {
-                    let title = format!("{prefix} {w}");
-                    app.add_content(
-                        medium,
-                        json!({"title": title, "name": title, "isbn": format!("{medium}-{title}")}),
-                        &[genre],
-                    )
-                })
-                .collect()
-        };
-        out.alpha.insert(medium, make("Alpha", ga));
-        out.beta.insert(medium, make("Beta", gb));
-        out.alpha_genre.insert(medium, ga);
-        out.beta_genre.insert(medium, gb);
+        out.alpha_genre.insert(
+            medium,
+            app.add_genre(&format!("Alpha {medium}"), content_type),
+        );
+        out.beta_genre.insert(
+            medium,
+            app.add_genre(&format!("Beta {medium}"), content_type),
+        );
+        if !in_turns {
+            for (side, prefix, genre) in [
+                (&mut out.alpha, "Alpha", out.alpha_genre[medium]),
+                (&mut out.beta, "Beta", out.beta_genre[medium]),
+            ] {
+                let ids = words
+                    .iter()
+                    .map(|w| add(medium, prefix, genre, w))
+                    .collect();
+                side.insert(medium, ids);
+            }
+        }
+    }
+    if in_turns {
+        for word in words {
+            for (medium, _) in MEDIA {
+                let alpha = add(medium, "Alpha", out.alpha_genre[medium], word);
+                out.alpha.entry(medium).or_default().push(alpha);
+                let beta = add(medium, "Beta", out.beta_genre[medium], word);
+                out.beta.entry(medium).or_default().push(beta);
+            }
+        }
     }
     out
 }

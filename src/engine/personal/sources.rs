@@ -44,9 +44,10 @@ impl Lists {
     pub(super) fn preload(
         conn: &Connection,
         model: Model,
-        content_type: &str,
+        medium: usize,
         live: &[Option<u8>],
     ) -> rusqlite::Result<Lists> {
+        let content_type = MEDIA[medium].table.content_type;
         let is_live = |id: i64| {
             usize::try_from(id)
                 .ok()
@@ -68,19 +69,42 @@ impl Lists {
                 }
             }
             Model::Similar => {
+                // Only the key range between the medium's lowest and highest live ids is read:
+                // a catalogue imported medium by medium has its ids in blocks, and a scan of the
+                // whole table per medium was six scans of it (on the large seed the loading took
+                // 6.9 s instead of 5.4 s). Where the media's ids interleave, it is that scan.
+                let ours = |m: &Option<u8>| usize::from(m.unwrap_or(u8::MAX)) == medium;
+                let low = live.iter().position(ours).unwrap_or(usize::MAX);
+                let high = live.iter().rposition(ours).unwrap_or(0);
                 let mut stmt = conn.prepare(
-                    "SELECT content_id0, content_id1, similarity FROM similars_content WHERE content_type0 = ?1",
+                    "SELECT content_id0, content_id1, similarity FROM similars_content
+                     WHERE content_id0 BETWEEN ?2 AND ?3 AND content_type0 = ?1",
                 )?;
-                let mut rows = stmt.query([content_type])?;
+                let bound = |i: usize| i64::try_from(i).unwrap_or(i64::MAX);
+                let mut rows = stmt.query(params![content_type, bound(low), bound(high)])?;
+                // Rows come by owner (the key's order): each owner's list is gathered, then
+                // inserted once.
+                let mut gathering: Option<(i64, Vec<(u32, f32)>)> = None;
                 while let Some(row) = rows.next()? {
-                    let similarity: Option<f64> = row.get(2)?;
+                    let owner: i64 = row.get(0)?;
                     let neighbour: i64 = row.get(1)?;
-                    if let (true, Ok(narrow)) = (is_live(neighbour), u32::try_from(neighbour)) {
-                        cache
-                            .entry(row.get(0)?)
-                            .or_default()
-                            .push((narrow, similarity.unwrap_or(0.0) as f32));
+                    let similarity: Option<f64> = row.get(2)?;
+                    if gathering.as_ref().is_none_or(|(id, _)| *id != owner) {
+                        let gathered = gathering.replace((owner, Vec::new()));
+                        if let Some((id, list)) = gathered {
+                            keep_list(&mut cache, id, list);
+                        }
                     }
+                    if let (true, Ok(narrow), Some((_, list))) = (
+                        is_live(neighbour),
+                        u32::try_from(neighbour),
+                        gathering.as_mut(),
+                    ) {
+                        list.push((narrow, similarity.unwrap_or(0.0) as f32));
+                    }
+                }
+                if let Some((id, list)) = gathering {
+                    keep_list(&mut cache, id, list);
                 }
             }
         }
@@ -135,6 +159,13 @@ impl Lists {
     }
 }
 
+/// Keeps a gathered list (an owner none of whose neighbours is live has none).
+fn keep_list(cache: &mut IdMap<i64, Vec<(u32, f32)>>, owner: i64, list: Vec<(u32, f32)>) {
+    if !list.is_empty() {
+        cache.entry(owner).or_default().extend(list);
+    }
+}
+
 /// The neighbours that `keep` accepts, with 32-bit ids.
 fn narrow(list: Vec<(i64, f32)>, keep: impl Fn(i64) -> bool) -> Vec<(u32, f32)> {
     list.into_iter()
@@ -170,10 +201,8 @@ impl Sources {
         medium: usize,
         live: &[Option<u8>],
     ) -> rusqlite::Result<()> {
-        let content_type = MEDIA[medium].table.content_type;
-        self.collaborative[medium] =
-            Lists::preload(conn, Model::Collaborative, content_type, live)?;
-        self.similar[medium] = Lists::preload(conn, Model::Similar, content_type, live)?;
+        self.collaborative[medium] = Lists::preload(conn, Model::Collaborative, medium, live)?;
+        self.similar[medium] = Lists::preload(conn, Model::Similar, medium, live)?;
         Ok(())
     }
 
