@@ -327,20 +327,31 @@ fn similar_contents_share_people_and_genres_and_new_ones_are_patched_in() {
     );
 }
 
+/// A database file seeded with `(contents, users, interactions)`, migrated, on a connection.
+fn seeded_file(
+    path: &std::path::Path,
+    seed: u64,
+    (contents, users, interactions): (usize, usize, usize),
+) -> rusqlite::Connection {
+    use recofinement::{db, seed};
+    let mut conn = db::open_connection(path).unwrap();
+    db::migrate(&mut conn).unwrap();
+    let mut plan = seed::Plan::sized(seed::Size::Small, seed);
+    (plan.contents, plan.users, plan.interactions) = (contents, users, interactions);
+    plan.bcrypt_cost = 4;
+    seed::run(&mut conn, &plan).unwrap();
+    conn
+}
+
 /// A full run computes the stages before the lists side by side, on two connections to the file
 /// (`engine::run_before_lists`): what it writes must be what the stages write one after the other.
 #[test]
 fn a_full_run_side_by_side_writes_what_the_stages_write_one_after_the_other() {
-    use recofinement::{db, seed};
+    use recofinement::db;
     let dir = tempfile::tempdir().unwrap();
     let (side, one_by_one) = (dir.path().join("side.db"), dir.path().join("one.db"));
     {
-        let mut conn = db::open_connection(&side).unwrap();
-        db::migrate(&mut conn).unwrap();
-        let mut plan = seed::Plan::sized(seed::Size::Small, 11);
-        (plan.contents, plan.users, plan.interactions) = (1_500, 150, 9_000);
-        plan.bcrypt_cost = 4;
-        seed::run(&mut conn, &plan).unwrap();
+        let conn = seeded_file(&side, 11, (1_500, 150, 9_000));
         // Everything into the main file, so that a copy of it is the whole database.
         conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
             .unwrap();
@@ -399,16 +410,11 @@ fn a_full_run_side_by_side_writes_what_the_stages_write_one_after_the_other() {
 
 #[test]
 fn a_full_run_of_the_lists_queues_for_the_writer_gate_on_each_of_its_threads() {
-    use recofinement::{db, engine::personal, seed};
+    use recofinement::{db, engine::personal};
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("gate.db");
     {
-        let mut conn = db::open_connection(&path).unwrap();
-        db::migrate(&mut conn).unwrap();
-        let mut plan = seed::Plan::sized(seed::Size::Small, 5);
-        (plan.contents, plan.users, plan.interactions) = (600, 60, 3_000);
-        plan.bcrypt_cost = 4;
-        seed::run(&mut conn, &plan).unwrap();
+        let mut conn = seeded_file(&path, 5, (600, 60, 3_000));
         engine::run_all(&mut conn, true).unwrap();
         conn.execute("DELETE FROM recommended_content", []).unwrap();
     }
